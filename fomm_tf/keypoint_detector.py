@@ -1,0 +1,91 @@
+"""Keypoint detector (paper sec. 3.1, eq. 1–5): image → K keypoints and their Jacobians."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import tensorflow as tf
+
+from .config import KeypointDetectorConfig
+from .layers.antialias import AntiAliasDownsample
+from .layers.blocks import Hourglass, conv2d
+from .layers.warp import make_coordinate_grid
+
+
+@keras.saving.register_keras_serializable(package="fomm_tf")
+class KeypointDetector(keras.Model):
+    """Predicts K keypoints (soft-argmax of heatmaps) and a 2×2 Jacobian at each.
+
+    The image is downscaled (anti-aliased) by ``scale_factor``, passed through an hourglass,
+    then two 7×7 heads: K heatmap logits, softmax over space at ``temperature``, whose
+    expectation over the coordinate grid is the keypoint; and 4 channels per keypoint (or 4
+    shared ones with ``single_jacobian_map``) averaged under the same heatmap into a 2×2
+    Jacobian, read row-major.
+
+    Args: the official ``common_params`` + ``kp_detector_params`` keys (see
+        :class:`fomm_tf.config.KeypointDetectorConfig`).
+
+    Call: ``image`` (B, H, W, C) float32 in [0, 1] →
+        ``{"value": (B, K, 2) (x, y) in [-1, 1], "jacobian": (B, K, 2, 2)}``
+        (no ``"jacobian"`` when ``estimate_jacobian`` is false).
+
+    Examples:
+        >>> import numpy as np, fomm_tf
+        >>> kp = fomm_tf.build_models("tiny-64").kp_detector
+        >>> kp(np.zeros((1, 64, 64, 3), "float32"))["value"].shape
+        TensorShape([1, 10, 2])
+    """
+
+    def __init__(self, num_kp=10, num_channels=3, estimate_jacobian=True, temperature=0.1,
+                 block_expansion=32, max_features=1024, num_blocks=5, scale_factor=0.25,
+                 single_jacobian_map=False, pad=0, **kwargs):
+        super().__init__(**kwargs)
+        self.cfg = KeypointDetectorConfig(
+            num_kp=num_kp, num_channels=num_channels, estimate_jacobian=estimate_jacobian,
+            temperature=temperature, block_expansion=block_expansion, max_features=max_features,
+            num_blocks=num_blocks, scale_factor=scale_factor,
+            single_jacobian_map=single_jacobian_map, pad=pad)
+        self.down = AntiAliasDownsample(num_channels, scale_factor, name="down")
+        self.predictor = Hourglass(block_expansion, num_channels, num_blocks, max_features,
+                                   name="predictor")
+        self.kp = conv2d(num_kp, 7, pad, name="kp")
+        self.num_jacobian_maps = 1 if single_jacobian_map else num_kp
+        self.jacobian = None
+        if estimate_jacobian:
+            init = keras.initializers.Constant([1.0, 0.0, 0.0, 1.0] * self.num_jacobian_maps)
+            self.jacobian = keras.layers.Conv2D(
+                4 * self.num_jacobian_maps, 7, padding="valid" if pad == 0 else "same",
+                kernel_initializer="zeros", bias_initializer=init, name="jacobian")
+
+    @classmethod
+    def from_dataclass(cls, cfg: KeypointDetectorConfig) -> KeypointDetector:
+        return cls(**dataclasses.asdict(cfg))
+
+    def get_config(self):
+        return {**super().get_config(), **dataclasses.asdict(self.cfg)}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def torch_children(self):
+        children = {"predictor": self.predictor, "kp": self.kp}
+        if self.jacobian is not None:
+            children["jacobian"] = self.jacobian
+        return children
+
+    def call(self, image, training=False):
+        x = self.down(image)
+        features = self.predictor(x, training=training)
+        logits = self.kp(features)
+        h, w, k = logits.shape[1], logits.shape[2], logits.shape[3]
+        flat = tf.reshape(logits, [-1, h * w, k]) / self.cfg.temperature
+        heatmap = tf.nn.softmax(flat, axis=1)  # (B, h·w, K)
+        grid = tf.reshape(make_coordinate_grid(h, w), [h * w, 2])
+        out = {"value": tf.einsum("bnk,nc->bkc", heatmap, grid)}
+        if self.jacobian is not None:
+            maps = tf.reshape(self.jacobian(features), [-1, h * w, self.num_jacobian_maps, 4])
+            jac = tf.reduce_sum(heatmap[..., None] * maps, axis=1)  # (B, K, 4)
+            out["jacobian"] = tf.reshape(jac, [-1, k, 2, 2])
+        return out

@@ -1,0 +1,150 @@
+"""Convolutional building blocks of FOMM: same/down/up/residual blocks and the hourglass.
+
+Every block mirrors one module of the official PyTorch code and exposes ``torch_children()``,
+the mapping from the official sub-module names to the Keras layers that hold the same
+weights; :mod:`fomm_tf.weights` walks it to import official checkpoints.
+
+All tensors are NHWC. Batch norm uses the PyTorch eval semantics (eps 1e-5, running stats).
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+BN_EPSILON = 1e-5  # PyTorch's default; Keras defaults to 1e-3.
+BN_MOMENTUM = 0.9  # Keras momentum = 1 - PyTorch momentum (0.1).
+
+
+def conv2d(filters: int, kernel_size: int, padding: int, name: str) -> keras.layers.Conv2D:
+    """A stride-1 convolution with PyTorch-style symmetric zero padding.
+
+    ``padding`` is the official integer padding: ``(k - 1) // 2`` is Keras ``"same"``,
+    ``0`` is ``"valid"``; other values go through an explicit ``ZeroPadding2D``.
+    """
+    if padding == 0:
+        mode = "valid"
+    elif 2 * padding == kernel_size - 1:
+        mode = "same"
+    else:
+        raise ValueError(f"unsupported padding {padding} for kernel size {kernel_size}")
+    return keras.layers.Conv2D(filters, kernel_size, padding=mode, name=name)
+
+
+def batch_norm(name: str) -> keras.layers.BatchNormalization:
+    return keras.layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name)
+
+
+class TorchMapped(keras.layers.Layer):
+    """A layer whose weights map onto an official PyTorch module tree."""
+
+    def torch_children(self) -> dict[str, keras.layers.Layer]:
+        raise NotImplementedError
+
+
+class SameBlock2d(TorchMapped):
+    """Conv → BN → ReLU, keeping the spatial size (official ``SameBlock2d``)."""
+
+    def __init__(self, out_features: int, kernel_size: int = 3, padding: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.out_features, self.kernel_size, self.padding = out_features, kernel_size, padding
+        self.conv = conv2d(out_features, kernel_size, padding, name="conv")
+        self.norm = batch_norm("norm")
+
+    def call(self, x, training=False):
+        return tf.nn.relu(self.norm(self.conv(x), training=training))
+
+    def torch_children(self):
+        return {"conv": self.conv, "norm": self.norm}
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(out_features=self.out_features, kernel_size=self.kernel_size, padding=self.padding)
+        return cfg
+
+
+class DownBlock2d(SameBlock2d):
+    """Conv → BN → ReLU → 2×2 average pooling (official ``DownBlock2d``)."""
+
+    def call(self, x, training=False):
+        out = super().call(x, training=training)
+        return tf.nn.avg_pool2d(out, ksize=2, strides=2, padding="VALID")
+
+
+class UpBlock2d(SameBlock2d):
+    """Nearest ×2 upsampling → Conv → BN → ReLU (official ``UpBlock2d``)."""
+
+    def call(self, x, training=False):
+        shape = tf.shape(x)
+        x = tf.image.resize(x, (2 * shape[1], 2 * shape[2]), method="nearest")
+        return super().call(x, training=training)
+
+
+class ResBlock2d(TorchMapped):
+    """Pre-activation residual block: (BN → ReLU → conv) twice, plus the input."""
+
+    def __init__(self, in_features: int, kernel_size: int = 3, padding: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.in_features, self.kernel_size, self.padding = in_features, kernel_size, padding
+        self.norm1 = batch_norm("norm1")
+        self.conv1 = conv2d(in_features, kernel_size, padding, name="conv1")
+        self.norm2 = batch_norm("norm2")
+        self.conv2 = conv2d(in_features, kernel_size, padding, name="conv2")
+
+    def call(self, x, training=False):
+        out = self.conv1(tf.nn.relu(self.norm1(x, training=training)))
+        out = self.conv2(tf.nn.relu(self.norm2(out, training=training)))
+        return out + x
+
+    def torch_children(self):
+        return {"conv1": self.conv1, "conv2": self.conv2, "norm1": self.norm1, "norm2": self.norm2}
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(in_features=self.in_features, kernel_size=self.kernel_size, padding=self.padding)
+        return cfg
+
+
+def hourglass_widths(block_expansion: int, num_blocks: int, max_features: int) -> list[int]:
+    """Channel count after each encoder level: ``min(max_features, e·2^(i+1))``."""
+    return [min(max_features, block_expansion * 2 ** (i + 1)) for i in range(num_blocks)]
+
+
+class Hourglass(TorchMapped):
+    """U-Net used by the keypoint detector and the dense motion network.
+
+    The encoder returns every level (the raw input first); the decoder upsamples and
+    concatenates ``[upsampled, skip]``, the last skip being the raw input, so the output has
+    ``block_expansion + in_features`` channels.
+    """
+
+    def __init__(self, block_expansion: int, in_features: int, num_blocks: int = 3,
+                 max_features: int = 256, **kwargs):
+        super().__init__(**kwargs)
+        self.block_expansion, self.in_features = block_expansion, in_features
+        self.num_blocks, self.max_features = num_blocks, max_features
+        widths = hourglass_widths(block_expansion, num_blocks, max_features)
+        self.down_blocks = [DownBlock2d(w, name=f"down_block_{i}") for i, w in enumerate(widths)]
+        ups = [min(max_features, block_expansion * 2**i) for i in range(num_blocks)][::-1]
+        self.up_blocks = [UpBlock2d(w, name=f"up_block_{j}") for j, w in enumerate(ups)]
+        self.out_filters = block_expansion + in_features
+
+    def call(self, x, training=False):
+        skips = [x]
+        for block in self.down_blocks:
+            skips.append(block(skips[-1], training=training))
+        out = skips.pop()
+        for block in self.up_blocks:
+            out = tf.concat([block(out, training=training), skips.pop()], axis=-1)
+        return out
+
+    def torch_children(self):
+        children = {f"encoder.down_blocks.{i}": b for i, b in enumerate(self.down_blocks)}
+        children.update({f"decoder.up_blocks.{i}": b for i, b in enumerate(self.up_blocks)})
+        return children
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(block_expansion=self.block_expansion, in_features=self.in_features,
+                   num_blocks=self.num_blocks, max_features=self.max_features)
+        return cfg

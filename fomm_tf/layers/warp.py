@@ -1,0 +1,82 @@
+"""Coordinate grids and bilinear warping in plain TF ops (TFLite builtins only).
+
+Coordinates follow the official code: (x, y) order, in [-1, 1].
+
+``make_coordinate_grid`` spans [-1, 1] as ``2·i/(n−1) − 1``; ``grid_sample`` reads them like
+``torch.nn.functional.grid_sample(..., mode="bilinear", padding_mode="zeros")`` with
+``align_corners=False`` (today's official code) or ``True`` (torch ≤ 1.2, which trained the
+published checkpoints).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+# Zero border around the sampled image. Coordinates are clipped to [-1.5, size + 0.5] pixels,
+# where every bilinear corner already reads zero, so all indices stay inside the padded image
+# (TFLite GATHER rejects out-of-range indices instead of clamping them).
+_PAD = 2
+
+
+def make_coordinate_grid(height: int, width: int) -> tf.Tensor:
+    """(height, width, 2) float32 grid of (x, y) in [-1, 1], corners included."""
+    x = 2.0 * np.arange(width, dtype=np.float32) / max(width - 1, 1) - 1.0
+    y = 2.0 * np.arange(height, dtype=np.float32) / max(height - 1, 1) - 1.0
+    xx, yy = np.meshgrid(x, y)
+    return tf.constant(np.stack([xx, yy], axis=-1))
+
+
+def _to_pixels(coord: tf.Tensor, size: int, align_corners: bool) -> tf.Tensor:
+    if align_corners:
+        return (coord + 1.0) * (0.5 * (size - 1))
+    return ((coord + 1.0) * size - 1.0) * 0.5
+
+
+def grid_sample(image: tf.Tensor, grid: tf.Tensor, align_corners: bool = False) -> tf.Tensor:
+    """Bilinear sampling with zero padding.
+
+    Args:
+        image: (B, H, W, C) or (1, H, W, C); a batch of 1 is shared by every grid item.
+        grid: (B, ..., 2) sampling positions (x, y) in [-1, 1]; any number of middle dims,
+            so one image can be sampled by several flows without being copied.
+        align_corners: the torch ``grid_sample`` convention.
+
+    Returns:
+        (B, ..., C) samples.
+    """
+    image = tf.convert_to_tensor(image)
+    grid = tf.convert_to_tensor(grid)
+    height, width, channels = image.shape[1], image.shape[2], image.shape[3]
+    img_batch = tf.shape(image)[0]
+    grid_shape = tf.shape(grid)
+    batch = grid_shape[0]
+    padded = tf.pad(image, [[0, 0], [_PAD, _PAD], [_PAD, _PAD], [0, 0]])
+    hp, wp = height + 2 * _PAD, width + 2 * _PAD
+    table = tf.reshape(padded, [-1, channels])
+
+    flat = tf.reshape(grid, [batch, -1, 2])
+    gx, gy = tf.split(flat, 2, axis=-1)  # (B, N, 1) each
+    px = tf.clip_by_value(_to_pixels(gx, width, align_corners), -1.5, width + 0.5)
+    py = tf.clip_by_value(_to_pixels(gy, height, align_corners), -1.5, height + 0.5)
+    x0, y0 = tf.floor(px), tf.floor(py)
+    wx1, wy1 = px - x0, py - y0
+    wx0, wy0 = 1.0 - wx1, 1.0 - wy1
+
+    # Row-major index of the top-left corner in the padded table; +0.5 makes the cast
+    # robust to values a hair below an integer.
+    base = (y0 + _PAD) * wp + (x0 + _PAD)
+    offsets = tf.constant([0.0, 1.0, float(wp), float(wp + 1)], dtype=base.dtype)
+    corner = tf.cast(base + offsets + 0.5, tf.int32)  # (B, N, 4)
+    image_offset = tf.reshape(tf.range(batch) * (hp * wp), [-1, 1, 1])
+    image_offset = image_offset * tf.cast(img_batch > 1, tf.int32)
+    values = tf.gather(table, corner + image_offset)  # (B, N, 4, C)
+    weights = tf.concat([wx0 * wy0, wx1 * wy0, wx0 * wy1, wx1 * wy1], axis=-1)
+    out = tf.reduce_sum(values * weights[..., None], axis=2)
+    out_shape = tf.concat([grid_shape[:-1], [channels]], axis=0)
+    return tf.reshape(out, out_shape)
+
+
+def resize_bilinear(x: tf.Tensor, height: int, width: int) -> tf.Tensor:
+    """``F.interpolate(mode="bilinear", align_corners=False)`` on an NHWC tensor."""
+    return tf.image.resize(x, (height, width), method="bilinear")

@@ -1,0 +1,122 @@
+"""Build the FOMM networks from a config and load weights into them.
+
+``build_models`` makes randomly initialised networks; ``load_models`` fills them from an
+official ``.pth.tar`` checkpoint or from our own ``.weights.h5``; ``save_weights`` writes the
+latter atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from .config import FommConfig, load_config
+from .errors import CheckpointError, InputError
+from .generator import OcclusionAwareGenerator
+from .keypoint_detector import KeypointDetector
+
+log = logging.getLogger(__name__)
+
+
+class _Bundle(keras.Model):
+    """Holds both networks so one ``.weights.h5`` file carries them together."""
+
+    def __init__(self, kp_detector, generator):
+        super().__init__(name="fomm")
+        self.kp_detector = kp_detector
+        self.generator = generator
+
+
+@dataclass
+class Models:
+    """The two inference networks of FOMM and the config that built them."""
+
+    kp_detector: KeypointDetector
+    generator: OcclusionAwareGenerator
+    config: FommConfig
+
+    def bundle(self) -> keras.Model:
+        return _Bundle(self.kp_detector, self.generator)
+
+
+def _as_config(config: FommConfig | str | os.PathLike) -> FommConfig:
+    return config if isinstance(config, FommConfig) else load_config(config)
+
+
+def build_models(config: FommConfig | str | os.PathLike, align_corners: bool | None = None,
+                 seed: int | None = None) -> Models:
+    """Randomly initialised, built networks for a shipped config name or a YAML path."""
+    cfg = _as_config(config)
+    if align_corners is not None:
+        cfg = cfg.with_align_corners(align_corners)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    kp = KeypointDetector.from_dataclass(cfg.kp_detector)
+    gen = OcclusionAwareGenerator.from_dataclass(cfg.generator)
+    h, w = cfg.image_size
+    dummy = np.zeros((1, h, w, cfg.kp_detector.num_channels), np.float32)
+    kp_out = kp(dummy)
+    gen(dummy, kp_source=kp_out, kp_driving=kp_out)
+    return Models(kp, gen, cfg)
+
+
+def load_official(checkpoint: str | os.PathLike, config: FommConfig | str | os.PathLike,
+                  align_corners: bool | None = None) -> Models:
+    """Networks holding the weights of an official PyTorch ``.pth.tar`` checkpoint."""
+    from .checkpoint import read_torch_checkpoint
+    from .weights import load_state_dict
+
+    models = build_models(config, align_corners=align_corners)
+    tree = read_torch_checkpoint(checkpoint)
+    for part in ("kp_detector", "generator"):
+        if part not in tree or not isinstance(tree[part], dict):
+            raise CheckpointError(f"{checkpoint}: no '{part}' state dict in the checkpoint "
+                                  f"(found: {', '.join(map(str, tree)) or 'nothing'})")
+    try:
+        load_state_dict(models.kp_detector, tree["kp_detector"], "kp_detector")
+        load_state_dict(models.generator, tree["generator"], "generator")
+    except CheckpointError as exc:
+        raise CheckpointError(f"{checkpoint}: {exc}") from None
+    return models
+
+
+def load_models(checkpoint: str | os.PathLike | None, config: FommConfig | str | os.PathLike,
+                align_corners: bool | None = None) -> Models:
+    """Networks from an official ``.pth.tar``, our ``.weights.h5``, or random (``None``)."""
+    if checkpoint is None:
+        return build_models(config, align_corners=align_corners)
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise InputError(f"{path}: checkpoint not found")
+    if path.name.endswith(".weights.h5"):
+        models = build_models(config, align_corners=align_corners)
+        try:
+            models.bundle().load_weights(str(path))
+        except (ValueError, OSError, KeyError) as exc:
+            msg = " ".join(str(exc).split())[:300]
+            raise CheckpointError(f"{path}: does not fit the config ({msg})") from None
+        return models
+    return load_official(path, config, align_corners=align_corners)
+
+
+def save_weights(models: Models, path: str | os.PathLike) -> Path:
+    """Write both networks to one ``.weights.h5`` file (temp file, then rename)."""
+    path = Path(path)
+    if not path.name.endswith(".weights.h5"):
+        raise InputError(f"{path}: weights file name must end in .weights.h5")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".weights.h5", dir=path.parent)
+    os.close(fd)
+    try:
+        models.bundle().save_weights(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
