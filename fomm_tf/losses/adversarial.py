@@ -1,0 +1,202 @@
+"""Multi-scale patch discriminator and the LSGAN / feature-matching losses (paper sec. 3.3).
+
+The discriminator is the official Pix2Pix-like one: ``num_blocks`` down blocks (4×4 valid
+convolution, instance norm from the second block on, leaky ReLU 0.2, 2×2 average pooling
+except after the last block) and a 1×1 convolution to a patch score map; optionally spectral
+normalisation on every convolution (``sn``) and, with ``use_kp``, the driving keypoints as
+Gaussian heatmaps concatenated to the input. One such network per scale in
+``discriminator_params.scales``.
+
+Losses, as the official ``GeneratorFullModel`` / ``DiscriminatorFullModel``:
+generator ``w_gan·mean((1 − D(G))²)``, feature matching ``Σ_i w_i·mean|D_i(real) − D_i(G)|``,
+discriminator ``w_disc·mean((1 − D(real))² + D(G)²)``.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from ..dense_motion import kp_to_gaussian
+from ..layers.antialias import AntiAliasDownsample
+
+
+class SpectralConv2D(keras.layers.Layer):
+    """A valid-padded convolution whose kernel is divided by its largest singular value.
+
+    One power iteration per training call (as ``torch.nn.utils.spectral_norm``); the
+    estimate ``u`` is a non-trainable weight, so it is checkpointed and mirrored across
+    replicas.
+    """
+
+    def __init__(self, filters: int, kernel_size: int, spectral_norm: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.kernel_size, self.spectral_norm = filters, kernel_size, spectral_norm
+
+    def build(self, input_shape):
+        k, c = self.kernel_size, int(input_shape[-1])
+        self.kernel = self.add_weight(
+            name="kernel", shape=(k, k, c, self.filters), initializer="glorot_uniform"
+        )
+        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+        if self.spectral_norm:
+            self.u = self.add_weight(
+                name="u",
+                shape=(1, self.filters),
+                initializer=keras.initializers.RandomNormal(stddev=1.0),
+                trainable=False,
+                aggregation="mean",
+            )
+
+    def _normalized_kernel(self, training):
+        w = tf.reshape(self.kernel, [-1, self.filters])  # (k·k·c, out)
+        u = tf.math.l2_normalize(tf.convert_to_tensor(self.u), axis=-1, epsilon=1e-12)
+        v = tf.math.l2_normalize(tf.matmul(u, w, transpose_b=True), axis=-1, epsilon=1e-12)
+        u = tf.math.l2_normalize(tf.matmul(v, w), axis=-1, epsilon=1e-12)
+        u, v = tf.stop_gradient(u), tf.stop_gradient(v)
+        if training:
+            self.u.assign(u)
+        sigma = tf.reduce_sum(tf.matmul(v, w) * u)
+        return self.kernel / sigma
+
+    def call(self, x, training=False):
+        kernel = self._normalized_kernel(training) if self.spectral_norm else self.kernel
+        kernel = tf.cast(kernel, x.dtype)
+        return tf.nn.conv2d(x, kernel, 1, "VALID") + tf.cast(self.bias, x.dtype)
+
+    def get_config(self):
+        cfg = super().get_config()
+        cfg.update(
+            filters=self.filters, kernel_size=self.kernel_size, spectral_norm=self.spectral_norm
+        )
+        return cfg
+
+
+class InstanceNorm(keras.layers.Layer):
+    """``nn.InstanceNorm2d(affine=True)``: per-image, per-channel normalisation, eps 1e-5."""
+
+    def build(self, input_shape):
+        c = int(input_shape[-1])
+        self.gamma = self.add_weight(name="gamma", shape=(c,), initializer="ones")
+        self.beta = self.add_weight(name="beta", shape=(c,), initializer="zeros")
+
+    def call(self, x):
+        mean, var = tf.nn.moments(x, axes=[1, 2], keepdims=True)
+        return (x - mean) * tf.math.rsqrt(var + 1e-5) * self.gamma + self.beta
+
+
+class Discriminator(keras.Model):
+    """One patch discriminator (official ``Discriminator``).
+
+    Call: ``image`` (B, H, W, C), ``kp_xy`` (B, K, 2) when ``use_kp`` →
+    ``(feature_maps: list of (B, h_i, w_i, c_i), prediction_map: (B, h, w, 1))``.
+    """
+
+    def __init__(
+        self,
+        num_channels=3,
+        block_expansion=64,
+        num_blocks=4,
+        max_features=512,
+        sn=False,
+        use_kp=False,
+        num_kp=10,
+        kp_variance=0.01,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.use_kp, self.kp_variance = bool(use_kp), float(kp_variance)
+        self.convs, self.norms = [], []
+        for i in range(num_blocks):
+            width = min(max_features, block_expansion * 2 ** (i + 1))
+            self.convs.append(SpectralConv2D(width, 4, sn, name=f"down_block_{i}_conv"))
+            self.norms.append(InstanceNorm(name=f"down_block_{i}_norm") if i else None)
+        self.conv = SpectralConv2D(1, 1, sn, name="conv")
+
+    def call(self, image, kp_xy=None, training=False):
+        out = image
+        if self.use_kp:
+            heat = kp_to_gaussian(kp_xy, image.shape[1], image.shape[2], self.kp_variance)
+            out = tf.concat([out, tf.cast(heat, out.dtype)], axis=-1)
+        features = []
+        last = len(self.convs) - 1
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            out = conv(out, training=training)
+            if norm is not None:
+                out = norm(out)
+            out = tf.nn.leaky_relu(out, 0.2)
+            if i != last:
+                out = tf.nn.avg_pool2d(out, 2, 2, "VALID")
+            features.append(out)
+        return features, self.conv(out, training=training)
+
+
+class MultiScaleDiscriminator(keras.Model):
+    """One :class:`Discriminator` per scale of ``scales`` (official ``MultiScaleDiscriminator``).
+
+    Args: ``discriminator_params`` of the config plus ``num_kp`` and ``num_channels``.
+
+    Call: ``image`` (B, H, W, C) at full resolution (downscaled here, anti-aliased) and
+    ``kp_xy`` → a list, per scale, of ``(feature_maps, prediction_map)``.
+
+    Examples:
+        >>> d = MultiScaleDiscriminator(scales=[1], block_expansion=8, num_blocks=2)
+        >>> feats, pred = d(tf.zeros((1, 32, 32, 3)))[0]
+        >>> pred.shape
+        TensorShape([1, 12, 12, 1])
+    """
+
+    def __init__(self, scales=(1,), num_channels=3, num_kp=10, **kwargs):
+        kw = {
+            k: kwargs.pop(k)
+            for k in list(kwargs)
+            if k in ("block_expansion", "num_blocks", "max_features", "sn", "use_kp", "kp_variance")
+        }
+        kwargs.pop("estimate_jacobian", None)
+        super().__init__(**kwargs)
+        self.scales = [float(s) for s in scales]
+        self.downs = [AntiAliasDownsample(num_channels, s) for s in self.scales]
+        self.discs = [
+            Discriminator(
+                num_channels=num_channels,
+                num_kp=num_kp,
+                name=f"disc_{str(s).replace('.', '-')}",
+                **kw,
+            )
+            for s in self.scales
+        ]
+
+    def call(self, image, kp_xy=None, training=False):
+        return [
+            disc(down(image), kp_xy, training=training)
+            for down, disc in zip(self.downs, self.discs)
+        ]
+
+
+def generator_gan_losses(
+    fake: list, real: list, weight_gan: float, weights_fm
+) -> dict[str, tf.Tensor]:
+    """Generator side: LSGAN ``gen_gan`` and ``feature_matching`` (zero weights left out)."""
+    out = {}
+    gan = tf.zeros(())
+    fm = tf.zeros(())
+    use_fm = any(weights_fm or [])
+    for (f_feats, f_pred), (r_feats, _) in zip(fake, real):
+        gan += weight_gan * tf.reduce_mean(tf.square(1.0 - tf.cast(f_pred, tf.float32)))
+        if use_fm:
+            for w, a, b in zip(weights_fm, r_feats, f_feats):
+                if w:
+                    fm += w * tf.reduce_mean(tf.abs(tf.cast(a - b, tf.float32)))
+    out["gen_gan"] = gan
+    if use_fm:
+        out["feature_matching"] = fm
+    return out
+
+
+def discriminator_loss(fake: list, real: list, weight: float) -> tf.Tensor:
+    """Discriminator side: ``Σ_scales w·mean((1 − D(real))² + D(fake)²)``."""
+    total = tf.zeros(())
+    for (_, f_pred), (_, r_pred) in zip(fake, real):
+        f_pred, r_pred = tf.cast(f_pred, tf.float32), tf.cast(r_pred, tf.float32)
+        total += weight * tf.reduce_mean(tf.square(1.0 - r_pred) + tf.square(f_pred))
+    return total

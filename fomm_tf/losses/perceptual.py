@@ -1,0 +1,237 @@
+"""Multi-scale perceptual loss (paper sec. 3.3): VGG19 features of an image pyramid, L1.
+
+The pyramid uses the anti-aliased downsampling of the networks at ``train_params.scales``
+(official: 1, 0.5, 0.25, 0.125). At every level both images go through VGG19 up to relu1_1,
+relu2_1, relu3_1, relu4_1 and relu5_1; the loss is ``Σ_scale Σ_layer w_layer·mean|f(x) − f(y)|``
+with ``w = loss_weights.perceptual``; the target's features carry no gradient.
+
+VGG19 weights (``--vgg19-weights``):
+
+* ``imagenet`` — Keras's own ImageNet VGG19 (converted from the original Caffe model), read
+  from the Keras cache file; it is never downloaded at run time. Its inputs are normalised
+  the way it was trained: RGB→BGR, ×255, minus the ImageNet channel means.
+* a path to a ``.h5`` file — the same Keras weights from anywhere on disk.
+* a path to a ``.pth`` file — torchvision's ``vgg19`` state dict (the official code's
+  network), inputs normalised with the ImageNet mean/std as the official code does.
+* ``random`` — a fixed, seeded VGG19 (tests, or runs without ImageNet weights), ImageNet
+  mean/std normalisation; the log says so.
+
+Small inputs: relu_k_1 sits behind k−1 2×2 max-pools, so an input smaller than 2^(k−1)
+pixels has nothing left for that slice (at 64×64 the 1/8 level is 8×8 and relu5_1 would be
+0×0 — the official code crashes there). Such slices are skipped, and logged once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ..errors import InputError
+from ..layers.antialias import AntiAliasDownsample
+
+log = logging.getLogger(__name__)
+
+KERAS_VGG19_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
+KERAS_VGG19_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" + KERAS_VGG19_FILE
+)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+
+# Keras VGG19 layer names of the five slices, ending at relu1_1 … relu5_1.
+SLICES = (
+    ("block1_conv1",),
+    ("block1_conv2", "block1_pool", "block2_conv1"),
+    ("block2_conv2", "block2_pool", "block3_conv1"),
+    ("block3_conv2", "block3_conv3", "block3_conv4", "block3_pool", "block4_conv1"),
+    ("block4_conv2", "block4_conv3", "block4_conv4", "block4_pool", "block5_conv1"),
+)
+# torchvision ``vgg19().features`` indices of the convolutions, in Keras layer order.
+_TORCH_CONV_INDEX = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28)
+_CONV_NAMES = [n for s in SLICES for n in s if "conv" in n]
+
+
+def keras_cache_file() -> Path:
+    """Where Keras keeps (and ``imagenet`` looks for) the VGG19 no-top weights."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "models" / KERAS_VGG19_FILE
+
+
+class VGG19Features:
+    """VGG19 up to relu5_1, returning the five relu_k_1 maps of an NHWC [0, 1] image.
+
+    Args:
+        weights: ``"imagenet"``, ``"random"``, or a path to a Keras ``.h5`` / torchvision
+            ``.pth`` VGG19 weights file.
+        seed: seed of the ``random`` weights.
+
+    Examples:
+        >>> vgg = VGG19Features("random")
+        >>> [f.shape[1] for f in vgg(tf.zeros((1, 32, 32, 3)))]
+        [32, 16, 8, 4, 2]
+    """
+
+    def __init__(self, weights: str = "imagenet", seed: int = 0):
+        self.weights = str(weights)
+        file = None
+        torch_mode = False
+        if self.weights == "imagenet":
+            file = keras_cache_file()
+            if not file.is_file():
+                raise InputError(
+                    f"VGG19 ImageNet weights not found: {file} is missing. With internet, run "
+                    'python -c "import keras; keras.applications.VGG19(include_top=False)" '
+                    f"once (or download {KERAS_VGG19_URL} to that path), pass "
+                    "--vgg19-weights PATH for a local copy, or --vgg19-weights random"
+                )
+        elif self.weights != "random":
+            file = Path(self.weights)
+            if not file.is_file():
+                raise InputError(f"{file}: VGG19 weights file not found")
+            torch_mode = file.suffix in (".pth", ".pt") or file.name.endswith(".pth.tar")
+        net = keras.applications.VGG19(weights=None, include_top=False, input_shape=(None, None, 3))
+        self.layers = [[net.get_layer(n) for n in names] for names in SLICES]
+        if self.weights == "random":
+            log.warning("perceptual loss: VGG19 with random weights (seed %d), not ImageNet", seed)
+            self._randomise(seed)
+        elif torch_mode:
+            self._load_torch(file)
+        else:
+            try:
+                net.load_weights(str(file), skip_mismatch=False)
+            except (ValueError, OSError, KeyError) as exc:
+                msg = " ".join(str(exc).split())[:200]
+                raise InputError(f"{file}: not Keras VGG19 no-top weights ({msg})") from None
+        for layer in net.layers:
+            layer.trainable = False
+        if file is not None and not torch_mode:  # Caffe-converted Keras weights
+            self.scale, self.bgr = 255.0, True
+            self.mean = tf.constant(CAFFE_MEAN_BGR, tf.float32)
+            self.std = tf.ones(3)
+        else:
+            self.scale, self.bgr = 1.0, False
+            self.mean = tf.constant(IMAGENET_MEAN, tf.float32)
+            self.std = tf.constant(IMAGENET_STD, tf.float32)
+
+    def _randomise(self, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        for name in _CONV_NAMES:
+            layer = next(la for s in self.layers for la in s if la.name == name)
+            kernel = layer.kernel
+            fan_in = int(np.prod(kernel.shape[:3]))
+            kernel.assign(rng.normal(0.0, np.sqrt(2.0 / fan_in), kernel.shape).astype("float32"))
+            layer.bias.assign(np.zeros(layer.bias.shape, "float32"))
+
+    def _load_torch(self, file: Path) -> None:
+        from ..checkpoint import read_torch_checkpoint
+
+        tree = read_torch_checkpoint(file)
+        state = tree.get("state_dict", tree) if isinstance(tree, dict) else {}
+        layers = {la.name: la for s in self.layers for la in s}
+        for name, index in zip(_CONV_NAMES, _TORCH_CONV_INDEX):
+            try:
+                w = np.asarray(state[f"features.{index}.weight"], np.float32)
+                b = np.asarray(state[f"features.{index}.bias"], np.float32)
+                layers[name].kernel.assign(np.transpose(w, (2, 3, 1, 0)))
+                layers[name].bias.assign(b)
+            except (KeyError, ValueError) as exc:
+                raise InputError(
+                    f"{file}: not a torchvision vgg19 state dict (features.{index}: {exc})"
+                ) from None
+
+    def normalize(self, image: tf.Tensor) -> tf.Tensor:
+        x = image * self.scale
+        if self.bgr:
+            x = x[..., ::-1]
+        return (x - self.mean) / self.std
+
+    @staticmethod
+    def usable_slices(height: int, width: int) -> int:
+        """How many slices keep a non-empty map for an input of this size (1 to 5)."""
+        side = min(height, width)
+        return sum(1 for k in range(len(SLICES)) if side >= 2**k)
+
+    def __call__(self, image: tf.Tensor, num_slices: int | None = None) -> list[tf.Tensor]:
+        x = self.normalize(image)
+        n = len(SLICES) if num_slices is None else num_slices
+        out = []
+        for layers in self.layers[:n]:
+            for layer in layers:
+                x = layer(x)
+            out.append(x)
+        return out
+
+
+class ImagePyramid:
+    """The official ``ImagePyramide``: an image at several anti-aliased scales."""
+
+    def __init__(self, scales, num_channels: int = 3):
+        self.scales = [float(s) for s in scales]
+        self.downs = [AntiAliasDownsample(num_channels, s) for s in self.scales]
+
+    def __call__(self, image: tf.Tensor) -> list[tf.Tensor]:
+        return [down(image) for down in self.downs]
+
+
+class PerceptualLoss:
+    """``Σ_scale Σ_k w_k · mean|VGG_k(pred) − VGG_k(target)|`` over an image pyramid.
+
+    Args:
+        scales: pyramid scales (``train_params.scales``).
+        weights: per-slice weights (``loss_weights.perceptual``, 5 numbers).
+        vgg: the feature extractor.
+        image_size: (H, W) of the full-resolution images, to decide which slices fit.
+
+    Examples:
+        >>> loss = PerceptualLoss([1, 0.5], [1] * 5, VGG19Features("random"), (32, 32))
+        >>> float(loss(tf.zeros((1, 32, 32, 3)), tf.zeros((1, 32, 32, 3))))
+        0.0
+    """
+
+    def __init__(
+        self,
+        scales,
+        weights,
+        vgg: VGG19Features,
+        image_size: tuple[int, int],
+        num_channels: int = 3,
+    ):
+        self.pyramid = ImagePyramid(scales, num_channels)
+        self.weights = [float(w) for w in weights]
+        self.vgg = vgg
+        self.slices = []
+        for scale in self.pyramid.scales:
+            h, w = int(image_size[0] * scale), int(image_size[1] * scale)
+            n = min(VGG19Features.usable_slices(h, w), len(self.weights))
+            # Trailing zero weights need no features at all.
+            while n > 0 and self.weights[n - 1] == 0:
+                n -= 1
+            if n < len(self.weights) and any(self.weights[n:]):
+                log.info(
+                    "perceptual loss: at scale %g (%dx%d) VGG19 slices %s are skipped "
+                    "(input too small to pool)",
+                    scale,
+                    h,
+                    w,
+                    ", ".join(f"relu{k + 1}_1" for k in range(n, len(self.weights))),
+                )
+            self.slices.append(n)
+
+    def __call__(self, prediction: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+        total = tf.zeros((), tf.float32)
+        batch = tf.shape(prediction)[0]
+        both = tf.concat([prediction, tf.stop_gradient(target)], axis=0)
+        for level, n in zip(self.pyramid(both), self.slices):
+            if n == 0:
+                continue
+            for w, feat in zip(self.weights, self.vgg(level, n)):
+                if w:
+                    diff = feat[:batch] - tf.stop_gradient(feat[batch:])
+                    total += w * tf.reduce_mean(tf.abs(tf.cast(diff, tf.float32)))
+        return total
