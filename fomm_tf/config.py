@@ -25,8 +25,16 @@ import yaml
 
 from .errors import ConfigError
 
-SHIPPED = ("vox-256", "vox-adv-256", "taichi-256", "taichi-adv-256", "bair-256", "mgif-256",
-           "nemo-256", "tiny-64")
+SHIPPED = (
+    "vox-256",
+    "vox-adv-256",
+    "taichi-256",
+    "taichi-adv-256",
+    "bair-256",
+    "mgif-256",
+    "nemo-256",
+    "tiny-64",
+)
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,8 @@ class FommConfig:
 
     def with_align_corners(self, value: bool) -> FommConfig:
         return dataclasses.replace(
-            self, generator=dataclasses.replace(self.generator, align_corners=bool(value)))
+            self, generator=dataclasses.replace(self.generator, align_corners=bool(value))
+        )
 
     def to_yaml(self) -> str:
         raw = dict(self.raw)
@@ -124,19 +133,29 @@ def config_from_dict(raw: dict[str, Any], name: str = "custom") -> FommConfig:
     if dm_raw is not None:
         dm_common = {k: common[k] for k in ("num_kp", "num_channels") if k in common}
         occl = gen_params.get("estimate_occlusion_map", False)
-        dense = _build(DenseMotionConfig,
-                       {**dm_common, "estimate_occlusion_map": occl, **dict(dm_raw)},
-                       f"{name}: dense_motion_params")
-    gen = _build(GeneratorConfig,
-                 {**common, **gen_params, "dense_motion_params": dense,
-                  "align_corners": bool(ours.get("align_corners", False))},
-                 f"{name}: generator_params")
+        dense = _build(
+            DenseMotionConfig,
+            {**dm_common, "estimate_occlusion_map": occl, **dict(dm_raw)},
+            f"{name}: dense_motion_params",
+        )
+    gen = _build(
+        GeneratorConfig,
+        {
+            **common,
+            **gen_params,
+            "dense_motion_params": dense,
+            "align_corners": bool(ours.get("align_corners", False)),
+        },
+        f"{name}: generator_params",
+    )
     shape = (raw.get("dataset_params") or {}).get("frame_shape", [256, 256, 3])
     if int(shape[-1]) != kp.num_channels:
-        raise ConfigError(f"{name}: frame_shape {shape} disagrees with num_channels "
-                          f"{kp.num_channels}")
-    return FommConfig(kp_detector=kp, generator=gen, image_size=(int(shape[0]), int(shape[1])),
-                      name=name, raw=raw)
+        raise ConfigError(
+            f"{name}: frame_shape {shape} disagrees with num_channels {kp.num_channels}"
+        )
+    return FommConfig(
+        kp_detector=kp, generator=gen, image_size=(int(shape[0]), int(shape[1])), name=name, raw=raw
+    )
 
 
 def shipped_config_path(name: str) -> Path:

@@ -16,7 +16,7 @@ import tensorflow as tf
 from .config import DenseMotionConfig
 from .layers.antialias import AntiAliasDownsample
 from .layers.blocks import Hourglass, conv2d
-from .layers.warp import grid_sample, make_coordinate_grid
+from .layers.warp import FLOAT_SCOPE, grid_sample, make_coordinate_grid
 
 
 def kp_to_gaussian(kp_xy: tf.Tensor, height: int, width: int, kp_variance: float) -> tf.Tensor:
@@ -28,9 +28,10 @@ def kp_to_gaussian(kp_xy: tf.Tensor, height: int, width: int, kp_variance: float
 
 def inverse_2x2(m: tf.Tensor) -> tf.Tensor:
     """Closed-form inverse of (..., 2, 2) matrices (TFLite has no MatrixInverse)."""
-    a, b, c, d = tf.unstack(tf.reshape(m, tf.concat([tf.shape(m)[:-2], [4]], 0)), axis=-1)
+    # tf.split/concat rather than unstack/stack: XNNPACK delegates SPLIT and CONCATENATION.
+    a, b, c, d = tf.split(tf.reshape(m, tf.concat([tf.shape(m)[:-2], [4]], 0)), 4, axis=-1)
     det = a * d - b * c
-    inv = tf.stack([d, -b, -c, a], axis=-1) / det[..., None]
+    inv = tf.concat([d, -b, -c, a], axis=-1) / det
     return tf.reshape(inv, tf.shape(m))
 
 
@@ -47,9 +48,14 @@ def sparse_motions(kp_source: dict, kp_driving: dict, height: int, width: int) -
     if "jacobian" in kp_driving and "jacobian" in kp_source:
         jac = tf.matmul(kp_source["jacobian"], inverse_2x2(kp_driving["jacobian"]))  # (B,K,2,2)
         # (z − kp_d) · Jᵀ per keypoint, written as two weighted sums so no 6-D tensor appears.
-        jx, jy = tf.split(tf.reshape(jac, [-1, 1, 1, jac.shape[1], 4]), [2, 2], axis=-1)
-        rel = tf.concat([tf.reduce_sum(rel * jx, -1, keepdims=True),
-                         tf.reduce_sum(rel * jy, -1, keepdims=True)], axis=-1)
+        jx, jy = tf.split(tf.reshape(jac, [-1, 1, 1, jac.shape[1], 4]), 2, axis=-1)
+        rel = tf.concat(
+            [
+                tf.reduce_sum(rel * jx, -1, keepdims=True),
+                tf.reduce_sum(rel * jy, -1, keepdims=True),
+            ],
+            axis=-1,
+        )
     moved = rel + kp_s[:, None, None, :, :]
     identity = tf.broadcast_to(grid[None, :, :, None, :], [batch, height, width, 1, 2])
     moved = tf.broadcast_to(moved, tf.concat([[batch], tf.shape(moved)[1:]], 0))
@@ -71,19 +77,39 @@ class DenseMotionNetwork(keras.Model):
         "occlusion_map": (B, h, w, 1)}``, h = H·scale_factor.
     """
 
-    def __init__(self, num_kp=10, num_channels=3, estimate_occlusion_map=True,
-                 block_expansion=64, max_features=1024, num_blocks=5, scale_factor=0.25,
-                 kp_variance=0.01, align_corners=False, **kwargs):
+    def __init__(
+        self,
+        num_kp=10,
+        num_channels=3,
+        estimate_occlusion_map=True,
+        block_expansion=64,
+        max_features=1024,
+        num_blocks=5,
+        scale_factor=0.25,
+        kp_variance=0.01,
+        align_corners=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.cfg = DenseMotionConfig(
-            num_kp=num_kp, num_channels=num_channels,
-            estimate_occlusion_map=estimate_occlusion_map, block_expansion=block_expansion,
-            max_features=max_features, num_blocks=num_blocks, scale_factor=scale_factor,
-            kp_variance=kp_variance)
+            num_kp=num_kp,
+            num_channels=num_channels,
+            estimate_occlusion_map=estimate_occlusion_map,
+            block_expansion=block_expansion,
+            max_features=max_features,
+            num_blocks=num_blocks,
+            scale_factor=scale_factor,
+            kp_variance=kp_variance,
+        )
         self.align_corners = bool(align_corners)
         self.down = AntiAliasDownsample(num_channels, scale_factor, name="down")
-        self.hourglass = Hourglass(block_expansion, (num_kp + 1) * (num_channels + 1),
-                                   num_blocks, max_features, name="hourglass")
+        self.hourglass = Hourglass(
+            block_expansion,
+            (num_kp + 1) * (num_channels + 1),
+            num_blocks,
+            max_features,
+            name="hourglass",
+        )
         self.mask = conv2d(num_kp + 1, 7, 3, name="mask")
         self.occlusion = conv2d(1, 7, 3, name="occlusion") if estimate_occlusion_map else None
 
@@ -92,8 +118,11 @@ class DenseMotionNetwork(keras.Model):
         return cls(**dataclasses.asdict(cfg), align_corners=align_corners)
 
     def get_config(self):
-        return {**super().get_config(), **dataclasses.asdict(self.cfg),
-                "align_corners": self.align_corners}
+        return {
+            **super().get_config(),
+            **dataclasses.asdict(self.cfg),
+            "align_corners": self.align_corners,
+        }
 
     @classmethod
     def from_config(cls, config):
@@ -113,22 +142,25 @@ class DenseMotionNetwork(keras.Model):
         small = source if downscaled else self.down(source)
         h, w, c = small.shape[1], small.shape[2], small.shape[3]
         k1 = self.cfg.num_kp + 1
-        heat = (kp_to_gaussian(kp_driving["value"], h, w, self.cfg.kp_variance)
-                - kp_to_gaussian(kp_source["value"], h, w, self.cfg.kp_variance))
-        motions = sparse_motions(kp_source, kp_driving, h, w)  # (B, h, w, K+1, 2)
-        batch = tf.shape(motions)[0]
-        heat = tf.concat([tf.zeros_like(heat[..., :1]), heat], axis=-1)
-        heat = tf.broadcast_to(heat, [batch, h, w, k1])
-        deformed = grid_sample(small, motions, self.align_corners)  # (B, h, w, K+1, C)
-        net_in = tf.concat([heat[..., None], deformed], axis=-1)  # [heat_k, R, G, B] per k
-        prediction = self.hourglass(tf.reshape(net_in, [-1, h, w, k1 * (c + 1)]),
-                                    training=training)
-        mask = tf.nn.softmax(self.mask(prediction), axis=-1)
-        out = {
-            "sparse_deformed": tf.transpose(deformed, [0, 3, 1, 2, 4]),
-            "mask": mask,
-            "deformation": tf.reduce_sum(motions * mask[..., None], axis=3),
-        }
+        with tf.name_scope(FLOAT_SCOPE):  # keypoint coordinates → heatmaps, motions, warps
+            heat = kp_to_gaussian(kp_driving["value"], h, w, self.cfg.kp_variance) - kp_to_gaussian(
+                kp_source["value"], h, w, self.cfg.kp_variance
+            )
+            motions = sparse_motions(kp_source, kp_driving, h, w)  # (B, h, w, K+1, 2)
+            batch = tf.shape(motions)[0]
+            heat = tf.concat([tf.zeros_like(heat[..., :1]), heat], axis=-1)
+            heat = tf.broadcast_to(heat, [batch, h, w, k1])
+            deformed = grid_sample(small, motions, self.align_corners)  # (B, h, w, K+1, C)
+            net_in = tf.concat([heat[..., None], deformed], axis=-1)  # [heat_k, R, G, B] per k
+        prediction = self.hourglass(tf.reshape(net_in, [-1, h, w, k1 * (c + 1)]), training=training)
+        mask_logits = self.mask(prediction)
+        with tf.name_scope(FLOAT_SCOPE):  # mask softmax and the flow it mixes
+            mask = tf.nn.softmax(mask_logits, axis=-1)
+            out = {
+                "sparse_deformed": tf.transpose(deformed, [0, 3, 1, 2, 4]),
+                "mask": mask,
+                "deformation": tf.reduce_sum(motions * mask[..., None], axis=3),
+            }
         if self.occlusion is not None:
             out["occlusion_map"] = tf.sigmoid(self.occlusion(prediction))
         return out

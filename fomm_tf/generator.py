@@ -43,37 +43,63 @@ class OcclusionAwareGenerator(keras.Model):
         TensorShape([1, 64, 64, 3])
     """
 
-    def __init__(self, num_kp=10, num_channels=3, estimate_jacobian=True, block_expansion=64,
-                 max_features=512, num_down_blocks=2, num_bottleneck_blocks=6,
-                 estimate_occlusion_map=True, dense_motion_params=None, align_corners=False,
-                 **kwargs):
+    def __init__(
+        self,
+        num_kp=10,
+        num_channels=3,
+        estimate_jacobian=True,
+        block_expansion=64,
+        max_features=512,
+        num_down_blocks=2,
+        num_bottleneck_blocks=6,
+        estimate_occlusion_map=True,
+        dense_motion_params=None,
+        align_corners=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if isinstance(dense_motion_params, DenseMotionConfig):
             dense_motion_params = dataclasses.asdict(dense_motion_params)
         self._args = dict(
-            num_kp=num_kp, num_channels=num_channels, estimate_jacobian=estimate_jacobian,
-            block_expansion=block_expansion, max_features=max_features,
-            num_down_blocks=num_down_blocks, num_bottleneck_blocks=num_bottleneck_blocks,
+            num_kp=num_kp,
+            num_channels=num_channels,
+            estimate_jacobian=estimate_jacobian,
+            block_expansion=block_expansion,
+            max_features=max_features,
+            num_down_blocks=num_down_blocks,
+            num_bottleneck_blocks=num_bottleneck_blocks,
             estimate_occlusion_map=estimate_occlusion_map,
             dense_motion_params=dict(dense_motion_params) if dense_motion_params else None,
-            align_corners=bool(align_corners))
+            align_corners=bool(align_corners),
+        )
         self.align_corners = bool(align_corners)
         self.dense_motion_network = None
         if dense_motion_params is not None:
-            dm = {k: v for k, v in dense_motion_params.items()
-                  if k not in ("num_kp", "num_channels", "estimate_occlusion_map")}
+            dm = {
+                k: v
+                for k, v in dense_motion_params.items()
+                if k not in ("num_kp", "num_channels", "estimate_occlusion_map")
+            }
             self.dense_motion_network = DenseMotionNetwork(
-                num_kp=num_kp, num_channels=num_channels,
-                estimate_occlusion_map=estimate_occlusion_map, align_corners=align_corners,
-                name="dense_motion_network", **dm)
+                num_kp=num_kp,
+                num_channels=num_channels,
+                estimate_occlusion_map=estimate_occlusion_map,
+                align_corners=align_corners,
+                name="dense_motion_network",
+                **dm,
+            )
         width = [min(max_features, block_expansion * 2**i) for i in range(num_down_blocks + 1)]
         self.first = SameBlock2d(block_expansion, kernel_size=7, padding=3, name="first")
-        self.down_blocks = [DownBlock2d(width[i + 1], name=f"down_block_{i}")
-                            for i in range(num_down_blocks)]
-        self.bottleneck = [ResBlock2d(width[-1], name=f"bottleneck_r{i}")
-                           for i in range(num_bottleneck_blocks)]
-        self.up_blocks = [UpBlock2d(width[num_down_blocks - i - 1], name=f"up_block_{i}")
-                          for i in range(num_down_blocks)]
+        self.down_blocks = [
+            DownBlock2d(width[i + 1], name=f"down_block_{i}") for i in range(num_down_blocks)
+        ]
+        self.bottleneck = [
+            ResBlock2d(width[-1], name=f"bottleneck_r{i}") for i in range(num_bottleneck_blocks)
+        ]
+        self.up_blocks = [
+            UpBlock2d(width[num_down_blocks - i - 1], name=f"up_block_{i}")
+            for i in range(num_down_blocks)
+        ]
         self.final = conv2d(num_channels, 7, 3, name="final")
 
     @classmethod
@@ -122,15 +148,20 @@ class OcclusionAwareGenerator(keras.Model):
             deformation = resize_bilinear(deformation, h, w)
         return grid_sample(image, deformation, self.align_corners)
 
-    def animate_cached(self, source, cache, kp_source, kp_driving, training=False,
-                       with_deformed=True) -> dict:
+    def animate_cached(
+        self, source, cache, kp_source, kp_driving, training=False, with_deformed=True
+    ) -> dict:
         """The per-frame part of :meth:`call`, given :meth:`encode_source`'s ``cache``."""
         out = cache["features"]
         result = {}
         if self.dense_motion_network is not None:
-            motion = self.dense_motion_network(cache["source_small"], kp_source=kp_source,
-                                               kp_driving=kp_driving, downscaled=True,
-                                               training=training)
+            motion = self.dense_motion_network(
+                cache["source_small"],
+                kp_source=kp_source,
+                kp_driving=kp_driving,
+                downscaled=True,
+                training=training,
+            )
             result.update(motion)
             out = self.warp(out, motion["deformation"])
             if "occlusion_map" in motion:

@@ -10,7 +10,7 @@ import tensorflow as tf
 from .config import KeypointDetectorConfig
 from .layers.antialias import AntiAliasDownsample
 from .layers.blocks import Hourglass, conv2d
-from .layers.warp import make_coordinate_grid
+from .layers.warp import FLOAT_SCOPE, make_coordinate_grid
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
@@ -37,26 +37,50 @@ class KeypointDetector(keras.Model):
         TensorShape([1, 10, 2])
     """
 
-    def __init__(self, num_kp=10, num_channels=3, estimate_jacobian=True, temperature=0.1,
-                 block_expansion=32, max_features=1024, num_blocks=5, scale_factor=0.25,
-                 single_jacobian_map=False, pad=0, **kwargs):
+    def __init__(
+        self,
+        num_kp=10,
+        num_channels=3,
+        estimate_jacobian=True,
+        temperature=0.1,
+        block_expansion=32,
+        max_features=1024,
+        num_blocks=5,
+        scale_factor=0.25,
+        single_jacobian_map=False,
+        pad=0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.cfg = KeypointDetectorConfig(
-            num_kp=num_kp, num_channels=num_channels, estimate_jacobian=estimate_jacobian,
-            temperature=temperature, block_expansion=block_expansion, max_features=max_features,
-            num_blocks=num_blocks, scale_factor=scale_factor,
-            single_jacobian_map=single_jacobian_map, pad=pad)
+            num_kp=num_kp,
+            num_channels=num_channels,
+            estimate_jacobian=estimate_jacobian,
+            temperature=temperature,
+            block_expansion=block_expansion,
+            max_features=max_features,
+            num_blocks=num_blocks,
+            scale_factor=scale_factor,
+            single_jacobian_map=single_jacobian_map,
+            pad=pad,
+        )
         self.down = AntiAliasDownsample(num_channels, scale_factor, name="down")
-        self.predictor = Hourglass(block_expansion, num_channels, num_blocks, max_features,
-                                   name="predictor")
+        self.predictor = Hourglass(
+            block_expansion, num_channels, num_blocks, max_features, name="predictor"
+        )
         self.kp = conv2d(num_kp, 7, pad, name="kp")
         self.num_jacobian_maps = 1 if single_jacobian_map else num_kp
         self.jacobian = None
         if estimate_jacobian:
             init = keras.initializers.Constant([1.0, 0.0, 0.0, 1.0] * self.num_jacobian_maps)
             self.jacobian = keras.layers.Conv2D(
-                4 * self.num_jacobian_maps, 7, padding="valid" if pad == 0 else "same",
-                kernel_initializer="zeros", bias_initializer=init, name="jacobian")
+                4 * self.num_jacobian_maps,
+                7,
+                padding="valid" if pad == 0 else "same",
+                kernel_initializer="zeros",
+                bias_initializer=init,
+                name="jacobian",
+            )
 
     @classmethod
     def from_dataclass(cls, cfg: KeypointDetectorConfig) -> KeypointDetector:
@@ -79,13 +103,17 @@ class KeypointDetector(keras.Model):
         x = self.down(image)
         features = self.predictor(x, training=training)
         logits = self.kp(features)
+        maps = self.jacobian(features) if self.jacobian is not None else None
         h, w, k = logits.shape[1], logits.shape[2], logits.shape[3]
-        flat = tf.reshape(logits, [-1, h * w, k]) / self.cfg.temperature
-        heatmap = tf.nn.softmax(flat, axis=1)  # (B, h·w, K)
-        grid = tf.reshape(make_coordinate_grid(h, w), [h * w, 2])
-        out = {"value": tf.einsum("bnk,nc->bkc", heatmap, grid)}
-        if self.jacobian is not None:
-            maps = tf.reshape(self.jacobian(features), [-1, h * w, self.num_jacobian_maps, 4])
-            jac = tf.reduce_sum(heatmap[..., None] * maps, axis=1)  # (B, K, 4)
-            out["jacobian"] = tf.reshape(jac, [-1, k, 2, 2])
+        with tf.name_scope(FLOAT_SCOPE):  # heatmap softmax and keypoint averaging
+            flat = tf.reshape(logits, [-1, h * w, k]) / self.cfg.temperature
+            heatmap = tf.nn.softmax(flat, axis=1)  # (B, h·w, K)
+            grid = tf.reshape(make_coordinate_grid(h, w), [1, h * w, 1, 2])
+            # A weighted sum, not a matmul: a matmul turns the grid into FULLY_CONNECTED
+            # weights, which dynamic-range TFLite export would quantize to int8.
+            out = {"value": tf.reduce_sum(heatmap[..., None] * grid, axis=1)}  # (B, K, 2)
+            if maps is not None:
+                maps = tf.reshape(maps, [-1, h * w, self.num_jacobian_maps, 4])
+                jac = tf.reduce_sum(heatmap[..., None] * maps, axis=1)  # (B, K, 4)
+                out["jacobian"] = tf.reshape(jac, [-1, k, 2, 2])
         return out

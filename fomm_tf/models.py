@@ -31,6 +31,7 @@ class _Bundle(keras.Model):
         super().__init__(name="fomm")
         self.kp_detector = kp_detector
         self.generator = generator
+        self.built = kp_detector.built and generator.built
 
 
 @dataclass
@@ -49,8 +50,11 @@ def _as_config(config: FommConfig | str | os.PathLike) -> FommConfig:
     return config if isinstance(config, FommConfig) else load_config(config)
 
 
-def build_models(config: FommConfig | str | os.PathLike, align_corners: bool | None = None,
-                 seed: int | None = None) -> Models:
+def build_models(
+    config: FommConfig | str | os.PathLike,
+    align_corners: bool | None = None,
+    seed: int | None = None,
+) -> Models:
     """Randomly initialised, built networks for a shipped config name or a YAML path."""
     cfg = _as_config(config)
     if align_corners is not None:
@@ -66,8 +70,11 @@ def build_models(config: FommConfig | str | os.PathLike, align_corners: bool | N
     return Models(kp, gen, cfg)
 
 
-def load_official(checkpoint: str | os.PathLike, config: FommConfig | str | os.PathLike,
-                  align_corners: bool | None = None) -> Models:
+def load_official(
+    checkpoint: str | os.PathLike,
+    config: FommConfig | str | os.PathLike,
+    align_corners: bool | None = None,
+) -> Models:
     """Networks holding the weights of an official PyTorch ``.pth.tar`` checkpoint."""
     from .checkpoint import read_torch_checkpoint
     from .weights import load_state_dict
@@ -76,8 +83,10 @@ def load_official(checkpoint: str | os.PathLike, config: FommConfig | str | os.P
     tree = read_torch_checkpoint(checkpoint)
     for part in ("kp_detector", "generator"):
         if part not in tree or not isinstance(tree[part], dict):
-            raise CheckpointError(f"{checkpoint}: no '{part}' state dict in the checkpoint "
-                                  f"(found: {', '.join(map(str, tree)) or 'nothing'})")
+            raise CheckpointError(
+                f"{checkpoint}: no '{part}' state dict in the checkpoint "
+                f"(found: {', '.join(map(str, tree)) or 'nothing'})"
+            )
     try:
         load_state_dict(models.kp_detector, tree["kp_detector"], "kp_detector")
         load_state_dict(models.generator, tree["generator"], "generator")
@@ -86,8 +95,11 @@ def load_official(checkpoint: str | os.PathLike, config: FommConfig | str | os.P
     return models
 
 
-def load_models(checkpoint: str | os.PathLike | None, config: FommConfig | str | os.PathLike,
-                align_corners: bool | None = None) -> Models:
+def load_models(
+    checkpoint: str | os.PathLike | None,
+    config: FommConfig | str | os.PathLike,
+    align_corners: bool | None = None,
+) -> Models:
     """Networks from an official ``.pth.tar``, our ``.weights.h5``, or random (``None``)."""
     if checkpoint is None:
         return build_models(config, align_corners=align_corners)

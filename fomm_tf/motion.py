@@ -26,9 +26,15 @@ def movement_scale(kp_source: dict, kp_driving_initial: dict) -> float:
     return float(np.sqrt(src) / np.sqrt(drv)) if drv > 0 else 1.0
 
 
-def normalize_kp(kp_source: dict, kp_driving: dict, kp_driving_initial: dict,
-                 adapt_movement_scale: bool = False, use_relative_movement: bool = False,
-                 use_relative_jacobian: bool = False, scale: float | None = None) -> dict:
+def normalize_kp(
+    kp_source: dict,
+    kp_driving: dict,
+    kp_driving_initial: dict,
+    adapt_movement_scale: bool = False,
+    use_relative_movement: bool = False,
+    use_relative_jacobian: bool = False,
+    scale: float | None = None,
+) -> dict:
     """Driving keypoints to feed the generator.
 
     Absolute mode returns ``kp_driving`` unchanged. Relative mode (eq. 14–15) moves the
@@ -42,12 +48,15 @@ def normalize_kp(kp_source: dict, kp_driving: dict, kp_driving_initial: dict,
         return kp_new
     if scale is None:
         scale = movement_scale(kp_source, kp_driving_initial) if adapt_movement_scale else 1.0
-    diff = (tf.convert_to_tensor(kp_driving["value"])
-            - tf.convert_to_tensor(kp_driving_initial["value"]))
+    diff = tf.convert_to_tensor(kp_driving["value"]) - tf.convert_to_tensor(
+        kp_driving_initial["value"]
+    )
     kp_new["value"] = diff * scale + tf.convert_to_tensor(kp_source["value"])
     if use_relative_jacobian and "jacobian" in kp_driving:
-        jac_diff = tf.matmul(kp_driving["jacobian"], inverse_2x2(
-            tf.convert_to_tensor(kp_driving_initial["jacobian"])))
+        jac_diff = tf.matmul(
+            kp_driving["jacobian"],
+            inverse_2x2(tf.convert_to_tensor(kp_driving_initial["jacobian"])),
+        )
         kp_new["jacobian"] = tf.matmul(jac_diff, kp_source["jacobian"])
     return kp_new
 

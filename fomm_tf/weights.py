@@ -83,8 +83,9 @@ def load_state_dict(model, state: dict[str, np.ndarray], what: str) -> None:
             used.add(key)
             arr = np.asarray(state[key], dtype=np.float32)
             if tuple(arr.shape) != shape:
-                problems.append(f"{what}.{key}: shape {tuple(arr.shape)} in checkpoint, "
-                                f"{shape} in config")
+                problems.append(
+                    f"{what}.{key}: shape {tuple(arr.shape)} in checkpoint, {shape} in config"
+                )
             values[param] = arr
         used.add(f"{name}.num_batches_tracked")
         pending.append((layer, values))
@@ -96,9 +97,10 @@ def load_state_dict(model, state: dict[str, np.ndarray], what: str) -> None:
         else:
             problems.append(f"unexpected {what}.{key}")
     if problems:
-        shown = "; ".join(problems[:12]) + (f"; … {len(problems) - 12} more"
-                                           if len(problems) > 12 else "")
-        raise CheckpointError(f"checkpoint does not fit the config: {shown}")
+        raise CheckpointError(
+            f"checkpoint does not fit the config ({len(problems)} "
+            f"problem(s)): {'; '.join(problems)}"
+        )
     for layer, values in pending:
         _assign(layer, values)
     log.info("loaded %d tensors into %s", len(used), what)

@@ -59,25 +59,47 @@ class SameBlock2d(TorchMapped):
 
     def get_config(self):
         cfg = super().get_config()
-        cfg.update(out_features=self.out_features, kernel_size=self.kernel_size, padding=self.padding)
+        cfg.update(
+            out_features=self.out_features, kernel_size=self.kernel_size, padding=self.padding
+        )
         return cfg
+
+
+def avg_pool_2x2(x: tf.Tensor) -> tf.Tensor:
+    """2×2 average pooling, stride 2, as a depthwise convolution with weights 1/4.
+
+    Same values as ``tf.nn.avg_pool2d``; written as DEPTHWISE_CONV_2D because XNNPACK runs
+    int8 depthwise convolutions but not int8 AVERAGE_POOL_2D (1/4 is exact in int8).
+    """
+    kernel = tf.constant(0.25, tf.float32, shape=[2, 2, x.shape[-1], 1])
+    return tf.nn.depthwise_conv2d(x, kernel, strides=[1, 2, 2, 1], padding="VALID")
 
 
 class DownBlock2d(SameBlock2d):
     """Conv → BN → ReLU → 2×2 average pooling (official ``DownBlock2d``)."""
 
     def call(self, x, training=False):
-        out = super().call(x, training=training)
-        return tf.nn.avg_pool2d(out, ksize=2, strides=2, padding="VALID")
+        return avg_pool_2x2(super().call(x, training=training))
+
+
+def upsample_nearest_2x(x: tf.Tensor) -> tf.Tensor:
+    """Nearest-neighbour ×2 upsampling of an NHWC tensor with static H, W, C.
+
+    Written as concat + reshape (each pixel doubled along W, then each row along H) rather
+    than ``tf.image.resize(..., "nearest")``: same values, but the TFLite graph holds only
+    CONCATENATION/RESHAPE, which XNNPACK delegates, instead of RESIZE_NEAREST_NEIGHBOR,
+    which it does not.
+    """
+    h, w, c = x.shape[1], x.shape[2], x.shape[3]
+    x = tf.reshape(tf.concat([x, x], axis=-1), [-1, h, 2 * w, c])
+    return tf.reshape(tf.concat([x, x], axis=2), [-1, 2 * h, 2 * w, c])
 
 
 class UpBlock2d(SameBlock2d):
     """Nearest ×2 upsampling → Conv → BN → ReLU (official ``UpBlock2d``)."""
 
     def call(self, x, training=False):
-        shape = tf.shape(x)
-        x = tf.image.resize(x, (2 * shape[1], 2 * shape[2]), method="nearest")
-        return super().call(x, training=training)
+        return super().call(upsample_nearest_2x(x), training=training)
 
 
 class ResBlock2d(TorchMapped):
@@ -118,8 +140,14 @@ class Hourglass(TorchMapped):
     ``block_expansion + in_features`` channels.
     """
 
-    def __init__(self, block_expansion: int, in_features: int, num_blocks: int = 3,
-                 max_features: int = 256, **kwargs):
+    def __init__(
+        self,
+        block_expansion: int,
+        in_features: int,
+        num_blocks: int = 3,
+        max_features: int = 256,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.block_expansion, self.in_features = block_expansion, in_features
         self.num_blocks, self.max_features = num_blocks, max_features
@@ -145,6 +173,10 @@ class Hourglass(TorchMapped):
 
     def get_config(self):
         cfg = super().get_config()
-        cfg.update(block_expansion=self.block_expansion, in_features=self.in_features,
-                   num_blocks=self.num_blocks, max_features=self.max_features)
+        cfg.update(
+            block_expansion=self.block_expansion,
+            in_features=self.in_features,
+            num_blocks=self.num_blocks,
+            max_features=self.max_features,
+        )
         return cfg

@@ -13,6 +13,10 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+# Name scope of the numerically sensitive ops (coordinates, soft-argmax, sampling): the
+# int8 TFLite export keeps every op under it in float (``export.convert``).
+FLOAT_SCOPE = "keep_float"
+
 # Zero border around the sampled image. Coordinates are clipped to [-1.5, size + 0.5] pixels,
 # where every bilinear corner already reads zero, so all indices stay inside the padded image
 # (TFLite GATHER rejects out-of-range indices instead of clamping them).
@@ -45,8 +49,11 @@ def grid_sample(image: tf.Tensor, grid: tf.Tensor, align_corners: bool = False) 
     Returns:
         (B, ..., C) samples.
     """
-    image = tf.convert_to_tensor(image)
-    grid = tf.convert_to_tensor(grid)
+    with tf.name_scope(FLOAT_SCOPE):
+        return _grid_sample(tf.convert_to_tensor(image), tf.convert_to_tensor(grid), align_corners)
+
+
+def _grid_sample(image: tf.Tensor, grid: tf.Tensor, align_corners: bool) -> tf.Tensor:
     height, width, channels = image.shape[1], image.shape[2], image.shape[3]
     img_batch = tf.shape(image)[0]
     grid_shape = tf.shape(grid)

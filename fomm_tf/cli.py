@@ -1,0 +1,352 @@
+"""The ``fomm`` command: animate, convert, train, export, bench.
+
+Exit codes: 0 success, 2 bad input (one line on stderr), 1 internal error. ``--debug`` shows
+tracebacks and TensorFlow's own log lines, which are otherwise silenced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+log = logging.getLogger("fomm")
+
+# Sub-commands that live in other packages: name → (module, add-arguments fn, run fn, help).
+_PLUGINS = {
+    "train": (
+        "fomm_tf.training",
+        "add_train_arguments",
+        "run_train",
+        "train the networks on a video dataset (tf.distribute)",
+    ),
+    "evaluate": (
+        "fomm_tf.evaluate",
+        "add_evaluate_arguments",
+        "run_evaluate",
+        "video reconstruction protocol (paper sec. 4.1): L1 over a test split",
+    ),
+    "export": (
+        "export.cli",
+        "add_export_arguments",
+        "run_export",
+        "export TFLite graphs (fp32, fp16, dynamic, int8) and their contract",
+    ),
+    "bench": (
+        "export.cli",
+        "add_bench_arguments",
+        "run_bench",
+        "time one animated frame with the Keras or TFLite backend",
+    ),
+}
+
+
+def _silence_native_stderr() -> None:
+    """Send TensorFlow's C++ log lines (fd 2) to /dev/null; Python keeps the real stderr."""
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = os.fdopen(saved, "w", buffering=1)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _add_model_arguments(p: argparse.ArgumentParser, checkpoint_required: bool = False) -> None:
+    p.add_argument(
+        "--config",
+        required=True,
+        help="model config: a shipped name (vox-256, taichi-256, bair-256, mgif-256, "
+        "nemo-256, tiny-64, ...) or the path of an official-format YAML file",
+    )
+    p.add_argument(
+        "--checkpoint",
+        required=checkpoint_required,
+        help="weights: an official PyTorch .pth.tar checkpoint (zip or legacy "
+        "format, read without torch) or a fomm-tf .weights.h5 file",
+    )
+    p.add_argument(
+        "--align-corners",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="grid_sample convention: --no-align-corners is today's official code "
+        "(default unless the config's fomm_tf.align_corners says otherwise); "
+        "--align-corners reproduces torch <= 1.2, which trained the published "
+        "checkpoints",
+    )
+
+
+def add_animate_arguments(p: argparse.ArgumentParser) -> None:
+    _add_model_arguments(p)
+    p.add_argument(
+        "--random-weights",
+        action="store_true",
+        help="animate with randomly initialised networks (for trying the pipeline; "
+        "the output is meaningless); needed when --checkpoint is not given",
+    )
+    p.add_argument(
+        "--source",
+        required=True,
+        help="source image (png/jpg/...; any size, grayscale or RGBA): centre-cropped "
+        "to a square and resized to the model resolution",
+    )
+    p.add_argument(
+        "--driving",
+        required=True,
+        help="driving video: .mp4/.avi/.mov/.mkv/.webm, .gif, a folder of frames, or "
+        "a .png strip of square frames; frames are fitted like the source",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output video (.mp4 or .gif), written at the driving video's fps; it "
+        "appears only once complete",
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--relative",
+        dest="relative",
+        action="store_true",
+        default=True,
+        help="transfer the driving motion relative to its first (or best) frame, "
+        "paper eq. 14-15 (default)",
+    )
+    mode.add_argument(
+        "--absolute",
+        dest="relative",
+        action="store_false",
+        help="use the driving keypoints as they are (the source takes the driver's shape)",
+    )
+    p.add_argument(
+        "--adapt-scale",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="relative mode: scale the motion by sqrt of the ratio of the keypoints' "
+        "convex hull areas, source over driving (default on)",
+    )
+    p.add_argument(
+        "--find-best-frame",
+        action="store_true",
+        help="relative mode: measure motion from the driving frame whose keypoint "
+        "layout is closest to the source's instead of frame 0 (reads the "
+        "driving video twice)",
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=8, help="driving frames per network call (default 8)"
+    )
+    p.add_argument(
+        "--side-by-side", action="store_true", help="write source | driving | result side by side"
+    )
+    p.add_argument(
+        "--backend",
+        choices=("keras", "tflite"),
+        default="keras",
+        help="run the Keras networks (default) or exported TFLite graphs",
+    )
+    p.add_argument(
+        "--model-dir",
+        help="tflite backend: folder written by `fomm export` (model_contract.json "
+        "and the .tflite graphs)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="tflite backend: interpreter threads (default: all cores)",
+    )
+    p.add_argument(
+        "--jit", action="store_true", help="keras backend: compile the networks with XLA"
+    )
+
+
+def _make_backend(args):
+    from .errors import InputError
+
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size must be >= 1 (got {args.batch_size})")
+    if args.backend == "tflite":
+        if not args.model_dir:
+            raise InputError("--backend tflite needs --model-dir (a folder from `fomm export`)")
+        from export.runtime import TFLiteBackend
+
+        return TFLiteBackend(args.model_dir, num_threads=args.threads, batch_size=args.batch_size)
+    from .animate import KerasBackend
+    from .models import load_models
+
+    if args.checkpoint is None and not args.random_weights:
+        raise InputError("give --checkpoint (official .pth.tar or .weights.h5) or --random-weights")
+    models = load_models(args.checkpoint, args.config, align_corners=args.align_corners)
+    if args.checkpoint is None:
+        log.warning("using randomly initialised networks: the animation is meaningless")
+    return KerasBackend(models, batch_size=args.batch_size, jit_compile=args.jit)
+
+
+def run_animate(args) -> int:
+    import numpy as np
+    from tqdm import tqdm
+
+    from .animate import Animator, MotionOptions
+    from .errors import InputError
+    from .media import VideoReader, VideoWriter, fit_frame, read_image
+
+    source_raw = read_image(args.source)
+    backend = _make_backend(args)
+    size = backend.image_size
+    source = fit_frame(source_raw, size)
+    reader = VideoReader(args.driving, size=size)
+    options = MotionOptions(relative=args.relative, adapt_movement_scale=args.adapt_scale)
+    animator = Animator(backend, options)
+    initial, kp_all = 0, None
+    if args.find_best_frame:
+        with tqdm(total=reader.num_frames, desc="keypoints", unit="frame") as bar:
+            kp_all = animator.driving_keypoints(_tick(reader, bar))
+        initial = animator.best_initial_frame(source, kp_all)
+        log.info("best initial frame: %d", initial)
+    written = 0
+    with (
+        VideoWriter(args.output, fps=reader.fps) as writer,
+        tqdm(total=reader.num_frames, desc="animate", unit="frame") as bar,
+    ):
+        driving_frames: list = []
+
+        def remember(frames):
+            for f in frames:
+                if args.side_by_side:
+                    driving_frames.append(f)
+                yield f
+
+        for out in animator.animate(source, remember(reader), initial_frame=initial, kp_all=kp_all):
+            if args.side_by_side:
+                drv = np.stack(driving_frames[: len(out)])
+                del driving_frames[: len(out)]
+                src = np.broadcast_to(source, out.shape)
+                out = np.concatenate([src, drv, out], axis=2)
+            writer.write(out)
+            written += len(out)
+            bar.update(len(out))
+        if written == 0:
+            raise InputError(f"{args.driving}: no frames could be decoded")
+    print(f"wrote {args.output}: {written} frames at {reader.fps:g} fps", file=sys.stderr)
+    return 0
+
+
+def _tick(frames, bar):
+    for f in frames:
+        bar.update(1)
+        yield f
+
+
+def add_convert_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", help="official PyTorch checkpoint (.pth.tar, zip or legacy)")
+    p.add_argument(
+        "--config",
+        required=True,
+        help="the config the checkpoint was trained with (shipped name or YAML path)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output .weights.h5 (both networks); the config is written beside it as <name>.yaml",
+    )
+
+
+def run_convert(args) -> int:
+    from .config import load_config
+    from .media import atomic_path
+    from .models import load_official, save_weights
+
+    cfg = load_config(args.config)
+    models = load_official(args.checkpoint, cfg)
+    out = save_weights(models, args.output)
+    yaml_path = out.with_name(out.name[: -len(".weights.h5")] + ".yaml")
+    with atomic_path(yaml_path) as tmp:
+        tmp.write_text(models.config.to_yaml())
+    print(f"wrote {out} and {yaml_path}", file=sys.stderr)
+    return 0
+
+
+_BUILTIN: dict[str, tuple[Callable, Callable, str]] = {
+    "animate": (
+        add_animate_arguments,
+        run_animate,
+        "animate a source image with the motion of a driving video",
+    ),
+    "convert": (
+        add_convert_arguments,
+        run_convert,
+        "convert an official PyTorch checkpoint to a fomm-tf .weights.h5",
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fomm", description="First Order Motion Model for image animation (TF/Keras)."
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show tracebacks and TensorFlow's log lines"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (add, run, help_text) in _BUILTIN.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add(p)
+        p.set_defaults(_run=run)
+    for name, (module, add_name, run_name, help_text) in _PLUGINS.items():
+        if importlib.util.find_spec(module.split(".")[0]) is None:
+            continue
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name == module:
+                continue
+            raise
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        getattr(mod, add_name)(p)
+        p.set_defaults(_run=getattr(mod, run_name))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    if not debug:
+        _silence_native_stderr()
+    from .errors import InputError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    try:
+        return int(args._run(args) or 0)
+    except InputError as exc:
+        if args.debug:
+            raise
+        print(f"fomm: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fomm: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place internal errors become exit 1
+        if args.debug:
+            raise
+        print(
+            f"fomm: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the "
+            "traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
