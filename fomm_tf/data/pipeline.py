@@ -1,0 +1,336 @@
+"""``tf.data`` input pipeline over the official FOMM dataset layout.
+
+Layout (as the official ``FramesDataset`` with a predefined split)::
+
+    ROOT/train/<video>   ROOT/test/<video>
+
+where each ``<video>`` is a folder of frames (``.png``/``.jpg``), a video file (``.mp4``,
+``.gif``, ``.mov`` …) or one ``.png``/``.jpg`` strip of square frames side by side. With
+``id_sampling`` the videos are grouped by the part of their name before ``#``
+(``id10001#clip01.mp4``) and every training sample first picks an identity, then one of its
+videos — so identities with many clips are not over-represented.
+
+A training sample is two frames of one video (``source``, ``driving``) after the official
+augmentations (time flip, horizontal flip, colour jitter with shared factors). Sampling is
+*stateless*: sample ``i`` of the stream depends only on ``(seed, i)`` — the epoch's
+permutation of the ``num_repeats × len(identities)`` items, the video, the frames and the
+augmentation. So a resumed run continues exactly where the interrupted one stopped, given the
+step it reached, and every worker of a distributed run can read its own share of each global
+batch with no coordination.
+
+Unreadable videos are skipped (the next item is taken instead) and counted; the count is in
+:attr:`PairSampler.num_skipped` and in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+from ..errors import InputError
+from ..media import IMAGE_SUFFIXES, VideoReader, fit_frame, read_image
+
+log = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = (".mp4", ".gif", ".mov", ".avi", ".mkv", ".webm")
+LAYOUT_HELP = (
+    "expected ROOT/train/ and ROOT/test/, each holding videos: folders of .png/.jpg frames, "
+    ".mp4/.gif/.mov files, or .png/.jpg strips of frames side by side; with id_sampling the "
+    "names start with an identity followed by '#' (id10001#clip01.mp4)"
+)
+
+
+def _is_video(path: Path) -> bool:
+    if path.name.startswith("."):
+        return False
+    if path.is_dir():
+        return True
+    return path.suffix.lower() in VIDEO_SUFFIXES + tuple(IMAGE_SUFFIXES)
+
+
+def video_id(path: Path) -> str:
+    """The identity of a video: its name up to the first ``#`` (the whole stem without one)."""
+    name = path.name if path.is_dir() else path.stem
+    return name.split("#")[0]
+
+
+@dataclass
+class VideoIndex:
+    """The videos of one split and their grouping for sampling."""
+
+    root: Path
+    split: str
+    videos: list[Path]
+    groups: list[list[int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+
+def scan_split(root: str | Path, split: str = "train", id_sampling: bool = False) -> VideoIndex:
+    """List the videos of ``root/split``; an empty or mis-named dataset is an :class:`InputError`.
+
+    Args:
+        root: dataset root (``dataset_params.root_dir``).
+        split: ``"train"`` or ``"test"``.
+        id_sampling: group the videos by identity (see module doc).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"{root}: dataset folder not found ({LAYOUT_HELP})")
+    folder = root / split
+    if not folder.is_dir():
+        found = ", ".join(sorted(p.name for p in root.iterdir())[:8]) or "nothing"
+        raise InputError(f"{root}: no '{split}' folder (found: {found}); {LAYOUT_HELP}")
+    entries = sorted(folder.iterdir())
+    videos = [p for p in entries if _is_video(p)]
+    ignored = len([p for p in entries if not p.name.startswith(".")]) - len(videos)
+    if ignored:
+        log.warning("%s: ignored %d entries that are not videos", folder, ignored)
+    if not videos:
+        raise InputError(f"{folder}: holds no videos; {LAYOUT_HELP}")
+    if id_sampling:
+        by_id: dict[str, list[int]] = {}
+        for i, path in enumerate(videos):
+            by_id.setdefault(video_id(path), []).append(i)
+        groups = [by_id[k] for k in sorted(by_id)]
+    else:
+        groups = [[i] for i in range(len(videos))]
+    log.info(
+        "%s: %d videos, %d %s",
+        folder,
+        len(videos),
+        len(groups),
+        "identities" if id_sampling else "items",
+    )
+    return VideoIndex(root, split, videos, groups)
+
+
+# ------------------------------------------------------------------------------------------
+# frame reading
+
+
+def _read_two_frames(path: Path, rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
+    """Two frames (sorted indices drawn with replacement, as the official) of one video."""
+    if path.is_dir():
+        files = sorted(
+            p
+            for p in path.iterdir()
+            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+        )
+        if not files:
+            raise InputError(f"{path}: folder holds no frames")
+        idx = np.sort(rng.choice(len(files), size=2, replace=True))
+        return np.stack([fit_frame(read_image(files[i]), size) for i in idx])
+    with VideoReader(path, size=size) as reader:
+        count = reader.num_frames
+        if count:
+            idx = np.sort(rng.choice(count, size=2, replace=True))
+            frames = []
+            for k, frame in enumerate(reader):
+                frames.append(frame)
+                if k >= idx[-1]:
+                    break
+            if len(frames) > idx[-1]:
+                return np.stack([frames[i] for i in idx])
+        else:
+            frames = list(reader)
+    # The container's frame count was missing or too high: pick among the frames decoded.
+    idx = np.sort(rng.choice(len(frames), size=2, replace=True))
+    return np.stack([frames[i] for i in idx])
+
+
+def read_video(
+    path: str | Path, size: tuple[int, int] | None = None, max_frames: int | None = None
+) -> np.ndarray:
+    """All frames (T, H, W, 3) float32 [0, 1] of a video in any dataset layout."""
+    with VideoReader(path, size=size) as reader:
+        frames = []
+        for frame in reader:
+            frames.append(frame)
+            if max_frames and len(frames) >= max_frames:
+                break
+    return np.stack(frames)
+
+
+# ------------------------------------------------------------------------------------------
+# augmentation (official AllAugmentationTransform: flips and colour jitter)
+
+
+def _gray(img: np.ndarray) -> np.ndarray:
+    return (0.299 * img[..., 0] + 0.587 * img[..., 1] + 0.114 * img[..., 2])[..., None]
+
+
+def _adjust(clip: np.ndarray, kind: str, factor: float) -> np.ndarray:
+    if kind == "brightness":
+        out = clip * factor
+    elif kind == "contrast":
+        mean = _gray(clip).mean(axis=(1, 2, 3), keepdims=True)
+        out = (clip - mean) * factor + mean
+    elif kind == "saturation":
+        gray = _gray(clip)
+        out = clip * factor + gray * (1.0 - factor)
+    else:  # hue: rotate the hue angle by factor·360°
+        out = np.empty_like(clip)
+        for k, img in enumerate(clip):
+            hsv = cv2.cvtColor(np.ascontiguousarray(img, np.float32), cv2.COLOR_RGB2HSV)
+            hsv[..., 0] = np.mod(hsv[..., 0] + factor * 360.0, 360.0)
+            out[k] = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def augment(
+    clip: np.ndarray, params: dict[str, Any] | None, rng: np.random.Generator
+) -> np.ndarray:
+    """Apply ``dataset_params.augmentation_params`` to a (T, H, W, 3) clip, same for all frames.
+
+    ``flip_param``: ``time_flip`` and ``horizontal_flip`` each with probability ½;
+    ``jitter_param``: brightness/contrast/saturation factors uniform in ``[1 − a, 1 + a]``,
+    hue shift uniform in ``[−h, h]`` turns, applied in a random order.
+    """
+    params = params or {}
+    flip = params.get("flip_param") or {}
+    if flip.get("time_flip") and rng.random() < 0.5:
+        clip = clip[::-1]
+    if flip.get("horizontal_flip") and rng.random() < 0.5:
+        clip = clip[:, :, ::-1]
+    jitter = params.get("jitter_param") or {}
+    ops = []
+    for kind in ("brightness", "contrast", "saturation"):
+        a = float(jitter.get(kind, 0) or 0)
+        if a > 0:
+            ops.append((kind, rng.uniform(max(0.0, 1.0 - a), 1.0 + a)))
+    h = float(jitter.get("hue", 0) or 0)
+    if h > 0:
+        ops.append(("hue", rng.uniform(-h, h)))
+    for j in rng.permutation(len(ops)):
+        clip = _adjust(clip, *ops[j])
+    return np.ascontiguousarray(clip, np.float32)
+
+
+# ------------------------------------------------------------------------------------------
+# the sampler and the tf.data pipeline
+
+
+class PairSampler:
+    """Deterministic (source, driving) pairs: sample ``i`` depends only on ``(seed, i)``.
+
+    Args:
+        index: the training split (:func:`scan_split`).
+        frame_shape: ``(H, W, 3)`` of the frames returned (videos are fitted to it).
+        augmentation_params: ``dataset_params.augmentation_params``.
+        num_repeats: ``train_params.num_repeats`` (items per epoch = repeats × groups).
+        seed: the run's seed.
+    """
+
+    def __init__(
+        self,
+        index: VideoIndex,
+        frame_shape,
+        augmentation_params=None,
+        num_repeats: int = 1,
+        seed: int = 0,
+    ):
+        self.index = index
+        self.size = (int(frame_shape[0]), int(frame_shape[1]))
+        self.augmentation = augmentation_params or {}
+        unknown = sorted(set(self.augmentation) - {"flip_param", "jitter_param"})
+        if unknown:
+            log.warning("augmentation_params: %s not supported, ignored", ", ".join(unknown))
+        self.num_repeats = max(1, int(num_repeats or 1))
+        self.seed = int(seed)
+        self.epoch_length = self.num_repeats * len(index.groups)
+        self.num_skipped = 0
+        self._bad: set[int] = set()
+        self._lock = threading.Lock()
+        self._perm: dict[int, np.ndarray] = {}
+
+    def _permutation(self, epoch: int) -> np.ndarray:
+        perm = self._perm.get(epoch)
+        if perm is None:
+            perm = np.random.default_rng([self.seed, epoch, 7]).permutation(self.epoch_length)
+            with self._lock:
+                if len(self._perm) > 2:
+                    self._perm.clear()
+                self._perm[epoch] = perm
+        return perm
+
+    def item(self, i: int) -> np.ndarray:
+        """Sample ``i``: (2, H, W, 3) float32, source first."""
+        i = int(i)
+        epoch, pos = divmod(i, self.epoch_length)
+        group = int(self._permutation(epoch)[pos]) % len(self.index.groups)
+        rng = np.random.default_rng([self.seed, i, 11])
+        n = len(self.index.groups)
+        for attempt in range(n):
+            videos = self.index.groups[(group + attempt) % n]
+            vid = videos[int(rng.integers(len(videos)))]
+            if vid in self._bad:
+                continue
+            path = self.index.videos[vid]
+            try:
+                clip = _read_two_frames(path, rng, self.size)
+            except (InputError, OSError, ValueError, cv2.error) as exc:
+                with self._lock:
+                    if vid not in self._bad:
+                        self._bad.add(vid)
+                        self.num_skipped += 1
+                        log.warning(
+                            "skipping unreadable video %s (%d skipped so far): %s",
+                            path,
+                            self.num_skipped,
+                            " ".join(str(exc).split())[:200],
+                        )
+                continue
+            return augment(clip, self.augmentation, rng)
+        raise InputError(f"{self.index.root / self.index.split}: none of the videos is readable")
+
+
+def pair_dataset(
+    sampler: PairSampler,
+    global_batch: int,
+    start_step: int = 0,
+    input_context: tf.distribute.InputContext | None = None,
+) -> tf.data.Dataset:
+    """An endless dataset of per-replica batches ``{"source", "driving"}`` (B, H, W, 3).
+
+    Global step ``s`` uses samples ``[s·G, (s+1)·G)`` (``G = global_batch``); input pipeline
+    ``w`` of ``W`` reads the slice for its own replicas, so any number of workers and
+    replicas sees the same global batches, and a run resumed at ``start_step`` reads on
+    exactly where it stopped.
+    """
+    pipelines = input_context.num_input_pipelines if input_context else 1
+    pipeline = input_context.input_pipeline_id if input_context else 0
+    replicas = input_context.num_replicas_in_sync if input_context else 1
+    if global_batch % replicas:
+        raise InputError(f"batch size {global_batch} is not a multiple of the {replicas} replicas")
+    per_replica = global_batch // replicas
+    local = replicas // pipelines  # replicas fed by this pipeline
+    share = local * per_replica
+    offset = pipeline * share
+    h, w = sampler.size
+
+    def indices(step):
+        return tf.data.Dataset.range(
+            step * global_batch + offset, step * global_batch + offset + share
+        )
+
+    def load(i):
+        pair = tf.numpy_function(sampler.item, [i], tf.float32, stateful=False)
+        pair = tf.ensure_shape(pair, (2, h, w, 3))
+        return {"source": pair[0], "driving": pair[1]}
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    options.deterministic = True
+    ds = tf.data.Dataset.range(int(start_step), 2**62).flat_map(indices)
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.batch(per_replica, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    return ds.with_options(options)
