@@ -308,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
             if exc.name == module:
                 continue
             raise
+        if not (hasattr(mod, add_name) and hasattr(mod, run_name)):
+            continue
         p = sub.add_parser(name, help=help_text, description=help_text)
         getattr(mod, add_name)(p)
         p.set_defaults(_run=getattr(mod, run_name))

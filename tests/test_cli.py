@@ -1,0 +1,203 @@
+"""End-to-end tests of the ``fomm`` command on files the tests make."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fomm_tf.data.synthetic import render_video
+from fomm_tf.media import VideoWriter, probe_video, write_image
+
+
+def fomm(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "fomm_tf.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    write_image(root / "source.png", render_video(1, 80, seed=5)[0])
+    with VideoWriter(root / "driving.mp4", fps=15) as w:
+        w.write(render_video(11, 64, seed=6))
+    return root
+
+
+def last_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+def test_animate_writes_a_playable_video_with_the_drivers_frames_and_fps(inputs, official_dir):
+    out = inputs / "result.mp4"
+    # tiny-64 has the fixture's network widths and a 64x64 frame shape.
+    res = fomm(
+        "animate",
+        "--config",
+        "tiny-64",
+        "--checkpoint",
+        official_dir / "checkpoint.pth.tar",
+        "--source",
+        inputs / "source.png",
+        "--driving",
+        inputs / "driving.mp4",
+        "-o",
+        out,
+        "--batch-size",
+        "4",
+        "--find-best-frame",
+        "--side-by-side",
+    )
+    assert res.returncode == 0, res.stderr
+    frames, fps, (h, w) = probe_video(out)
+    assert (frames, fps, h, w) == (11, 15, 64, 3 * 64)
+    assert "Traceback" not in res.stderr
+
+
+def test_truncated_driving_video_is_one_line_error_and_leaves_no_output(inputs, official_dir):
+    data = (inputs / "driving.mp4").read_bytes()
+    bad = inputs / "truncated.mp4"
+    bad.write_bytes(data[: len(data) // 3])
+    out = inputs / "never.mp4"
+    res = fomm(
+        "animate",
+        "--config",
+        "tiny-64",
+        "--random-weights",
+        "--source",
+        inputs / "source.png",
+        "--driving",
+        bad,
+        "-o",
+        out,
+    )
+    assert res.returncode == 2
+    assert last_line(res.stderr).startswith("fomm: error: ")
+    assert "truncated.mp4" in last_line(res.stderr)
+    assert "Traceback" not in res.stderr
+    assert not out.exists()
+    assert not [p for p in inputs.iterdir() if p.name.startswith(".never")]
+
+
+def test_text_file_named_png_is_one_line_error(inputs):
+    fake = inputs / "fake.png"
+    fake.write_text("this is not an image\n")
+    out = inputs / "never2.mp4"
+    res = fomm(
+        "animate",
+        "--config",
+        "tiny-64",
+        "--random-weights",
+        "--source",
+        fake,
+        "--driving",
+        inputs / "driving.mp4",
+        "-o",
+        out,
+    )
+    assert res.returncode == 2
+    assert last_line(res.stderr).startswith("fomm: error: ")
+    assert "fake.png" in last_line(res.stderr)
+    assert "Traceback" not in res.stderr
+    assert not out.exists()
+
+
+def test_checkpoint_that_does_not_fit_the_config_exits_2(inputs, official_dir):
+    res = fomm(
+        "convert",
+        official_dir / "checkpoint.pth.tar",
+        "--config",
+        "tiny-64",
+        "-o",
+        inputs / "x.weights.h5",
+    )
+    assert res.returncode == 0, res.stderr  # tiny-64 has the fixture's widths
+    res = fomm(
+        "convert",
+        official_dir / "checkpoint.pth.tar",
+        "--config",
+        "vox-256",
+        "-o",
+        inputs / "y.weights.h5",
+    )
+    assert res.returncode == 2
+    assert "does not fit the config" in last_line(res.stderr)
+    assert not (inputs / "y.weights.h5").exists()
+
+
+def test_converted_weights_animate_like_the_official_checkpoint(inputs, official_dir):
+    converted = inputs / "x.weights.h5"
+    if not converted.exists():
+        assert (
+            fomm(
+                "convert",
+                official_dir / "checkpoint.pth.tar",
+                "--config",
+                "tiny-64",
+                "-o",
+                converted,
+            ).returncode
+            == 0
+        )
+    assert (inputs / "x.yaml").exists()
+    import fomm_tf
+
+    a = fomm_tf.load_models(converted, inputs / "x.yaml")
+    b = fomm_tf.load_official(official_dir / "checkpoint.pth.tar", official_dir / "config.yaml")
+    x = np.random.default_rng(0).random((1, 64, 64, 3)).astype(np.float32)
+    kp_a, kp_b = a.kp_detector(x), b.kp_detector(x)
+    np.testing.assert_allclose(kp_a["value"], kp_b["value"], atol=1e-6)
+    pa = a.generator(x, kp_source=kp_a, kp_driving=kp_a)["prediction"]
+    pb = b.generator(x, kp_source=kp_b, kp_driving=kp_b)["prediction"]
+    np.testing.assert_allclose(pa, pb, atol=1e-6)
+
+
+def test_missing_checkpoint_and_no_random_weights_is_an_error(inputs):
+    res = fomm(
+        "animate",
+        "--config",
+        "tiny-64",
+        "--source",
+        inputs / "source.png",
+        "--driving",
+        inputs / "driving.mp4",
+        "-o",
+        inputs / "z.mp4",
+    )
+    assert res.returncode == 2
+    assert "--random-weights" in last_line(res.stderr)
+
+
+def test_help_explains_every_animate_flag():
+    res = fomm("animate", "--help")
+    assert res.returncode == 0
+    for flag in (
+        "--relative",
+        "--absolute",
+        "--adapt-scale",
+        "--find-best-frame",
+        "--batch-size",
+        "--side-by-side",
+        "--align-corners",
+        "--backend",
+    ):
+        assert flag in res.stdout
+
+
+def test_demo_module_runs_end_to_end(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "fomm_tf.demo", "--out", tmp_path, "--frames", "6"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "randomly initialised" in res.stderr
+    assert probe_video(Path(tmp_path) / "result.mp4")[0] == 6
