@@ -1,0 +1,286 @@
+"""TFLite export (issue 4): every variant exports builtin ops only, runs in LiteRT, matches the
+Keras model within its floor, and writes a contract that validates against its schema."""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from export import exporter
+from export.bench import bench_tflite
+from export.cli import add_bench_arguments, add_export_arguments, run_bench, run_export
+from export.contract import read_contract, validate_contract
+from export.runtime import TFLiteAnimator, make_interpreter, ops_details
+from fomm_tf.errors import CheckpointError, InputError
+from fomm_tf.motion import normalize_kp
+
+QUANTS = ("fp32", "fp16", "dynamic", "int8")
+GRAPHS = ("kp_detector", "source_encoder", "generator")
+# Ops that would mean the graph is not a plain builtin graph a phone can run.
+FORBIDDEN = {"CUSTOM", "DELEGATE", "VAR_HANDLE", "READ_VARIABLE", "ASSIGN_VARIABLE", "CALL_ONCE"}
+
+
+def export_args(*argv: str) -> argparse.Namespace:
+    return add_export_arguments(argparse.ArgumentParser()).parse_args(list(argv))
+
+
+@pytest.fixture(scope="module")
+def models(official_dir):
+    from export.cli import load_for_export
+
+    return load_for_export(
+        str(official_dir / "config.yaml"), str(official_dir / "checkpoint.pth.tar"), size=64
+    )
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory, official_dir) -> dict[str, Path]:
+    """The official-small checkpoint (real weights, so floors are enforced) at 64×64, exported
+    once per variant through the CLI entry point."""
+    root = tmp_path_factory.mktemp("exports")
+    out = {}
+    for quant in QUANTS:
+        args = export_args(
+            "--config",
+            str(official_dir / "config.yaml"),
+            "--checkpoint",
+            str(official_dir / "checkpoint.pth.tar"),
+            "--size",
+            "64",
+            "--quant",
+            quant,
+            "-o",
+            str(root / quant),
+        )
+        assert run_export(args) == 0
+        out[quant] = root / quant
+    return out
+
+
+@pytest.fixture(scope="module")
+def clip() -> np.ndarray:
+    """A clip the export never saw (calibration uses seeds 0 and 1)."""
+    from fomm_tf.data.synthetic import render_video
+
+    return render_video(6, 64, seed=7, kind="face")
+
+
+def keras_animation(models, clip):
+    src = clip[:1]
+    kp_s = {k: np.asarray(v) for k, v in models.kp_detector(src).items()}
+    kp_d = {k: np.asarray(v) for k, v in models.kp_detector(clip).items()}
+    kp_n = normalize_kp(
+        kp_s,
+        kp_d,
+        {k: v[:1] for k, v in kp_d.items()},
+        use_relative_movement=True,
+        use_relative_jacobian=True,
+    )
+    cache = models.generator.encode_source(src)
+    out = models.generator.animate_cached(src, cache, kp_s, kp_n, with_deformed=False)
+    return kp_d, np.asarray(out["prediction"])
+
+
+def tflite_animation(model_dir, clip):
+    anim = TFLiteAnimator(model_dir, num_threads=2)
+    kp_s = anim.prepare(clip[:1])
+    kp_d = anim.kp(clip)
+    kp_n = normalize_kp(
+        kp_s,
+        kp_d,
+        {k: v[:1] for k, v in kp_d.items()},
+        use_relative_movement=True,
+        use_relative_jacobian=True,
+    )
+    return kp_d, anim.generate({k: np.asarray(v) for k, v in kp_n.items()})
+
+
+def psnr(a, b) -> float:
+    return float(-10 * np.log10(np.mean((np.asarray(a, np.float64) - b) ** 2) + 1e-20))
+
+
+@pytest.mark.parametrize("quant", QUANTS)
+def test_every_graph_holds_builtin_ops_only(exports, quant):
+    for name in GRAPHS:
+        ops = {
+            op["op_name"] for op in ops_details((exports[quant] / f"{name}.tflite").read_bytes())
+        }
+        assert ops, name
+        assert not {o for o in ops if o.startswith("Flex") or o in FORBIDDEN}, (name, ops)
+
+
+@pytest.mark.parametrize("quant", QUANTS)
+def test_relative_animation_in_litert_matches_keras_within_floor(exports, models, clip, quant):
+    kp_ref, ref = keras_animation(models, clip)
+    kp, frames = tflite_animation(exports[quant], clip)
+    assert frames.shape == ref.shape
+    assert psnr(frames, ref) >= exporter.PSNR_FLOOR_DB[quant]
+    assert np.abs(kp["value"] - kp_ref["value"]).mean() <= 0.01
+
+
+@pytest.mark.parametrize("quant", QUANTS)
+def test_contract_validates_against_schema_and_records_validation(exports, quant):
+    contract = read_contract(exports[quant])
+    validate_contract(contract)
+    v = contract["validation"]
+    assert contract["quant"] == quant
+    assert v["floors_enforced"] and v["passed"]
+    assert v["psnr_db"] >= exporter.PSNR_FLOOR_DB[quant]
+
+
+def test_schema_rejects_a_contract_without_validation(exports):
+    import jsonschema
+
+    contract = read_contract(exports["fp32"])
+    del contract["validation"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate_contract(contract)
+
+
+def test_int8_convolutions_are_int8_while_sampling_stays_float(exports):
+    model = (exports["int8"] / "generator.tflite").read_bytes()
+    interp = make_interpreter(model_content=model, delegates=False)
+    dtype = {t["index"]: t["dtype"] for t in interp.get_tensor_details()}
+    ops = interp._get_ops_details()
+    convs = [op for op in ops if op["op_name"] == "CONV_2D"]
+    gathers = [op for op in ops if op["op_name"] == "GATHER"]
+    assert convs and all(dtype[op["inputs"][1]] == np.int8 for op in convs)
+    assert gathers and all(dtype[op["outputs"][0]] == np.float32 for op in gathers)
+    softmax = [op for op in ops if op["op_name"] == "SOFTMAX"]
+    assert softmax and all(dtype[op["outputs"][0]] == np.float32 for op in softmax)
+
+
+def test_int8_model_is_well_under_half_of_fp32(exports):
+    """At 64×64 graph structure weighs more than at vox-256, where int8 is 1/4 of fp32."""
+
+    def size(q):
+        return sum((exports[q] / f"{g}.tflite").stat().st_size for g in GRAPHS)
+
+    assert size("int8") * 2.5 <= size("fp32")
+
+
+def test_xnnpack_takes_every_op_but_the_gathers_and_their_index_casts(exports):
+    contract = read_contract(exports["fp32"])
+    for name in ("kp_detector", "source_encoder"):
+        assert contract["graphs"][name]["xnnpack"]["partitions"] == 1
+        assert contract["graphs"][name]["xnnpack"]["not_delegated"] == {}
+    gen = contract["graphs"]["generator"]["xnnpack"]
+    assert set(gen["not_delegated"]) <= {"GATHER", "CAST"}
+    assert gen["delegated_flops_share"] >= 0.99
+
+
+def test_generator_keeps_the_prepared_source_between_frames(exports, clip):
+    anim = TFLiteAnimator(exports["fp32"], num_threads=1)
+    anim.prepare(clip[:1])
+    kp = anim.kp(clip[2:4])
+    first, again = anim.generate(kp), anim.generate(kp)
+    np.testing.assert_array_equal(first, again)
+    anim.prepare(clip[5:6])
+    assert np.abs(anim.generate(kp) - first).max() > 1e-3
+
+
+def test_far_out_keypoints_sample_zeros_instead_of_failing(exports, clip):
+    anim = TFLiteAnimator(exports["fp32"], num_threads=1)
+    kp_s = anim.prepare(clip[:1])
+    far = {"value": np.full_like(kp_s["value"], 1000.0), "jacobian": kp_s["jacobian"]}
+    for sign in (1.0, -1.0):
+        frame = anim.generate({"value": sign * far["value"], "jacobian": far["jacobian"]})
+        assert np.isfinite(frame).all() and frame.min() >= 0 and frame.max() <= 1
+
+
+def test_unknown_quant_is_an_input_error_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match="--quant 'int4'"):
+        run_export(
+            export_args(
+                "--config", "tiny-64", "--random-weights", "--quant", "int4", "-o", str(out)
+            )
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_calibration_folder_without_frames_is_an_input_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError):
+        run_export(
+            export_args(
+                "--config",
+                "tiny-64",
+                "--random-weights",
+                "--quant",
+                "int8",
+                "--calibration",
+                str(tmp_path / "empty"),
+                "-o",
+                str(tmp_path / "out"),
+            )
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+
+
+def test_checkpoint_that_does_not_fit_the_config_is_a_checkpoint_error(tmp_path, official_dir):
+    with pytest.raises(CheckpointError):
+        run_export(
+            export_args(
+                "--config",
+                "vox-256",
+                "--checkpoint",
+                str(official_dir / "checkpoint.pth.tar"),
+                "-o",
+                str(tmp_path / "out"),
+            )
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_below_its_floor_fails_and_keeps_the_previous_export(
+    tmp_path, models, clip, monkeypatch
+):
+    out = tmp_path / "out"
+    exporter.export_models(models, out, "fp32", [clip], enforce_floors=True)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setitem(exporter.PSNR_FLOOR_DB, "fp32", 1000.0)
+    with pytest.raises(InputError, match="below its accuracy floor"):
+        exporter.export_models(models, out, "fp32", [clip], enforce_floors=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_random_weights_record_figures_without_enforcing_floors(
+    tmp_path, models, clip, monkeypatch
+):
+    monkeypatch.setitem(exporter.PSNR_FLOOR_DB, "fp32", 1000.0)
+    contract = exporter.export_models(
+        models, tmp_path / "out", "fp32", [clip], enforce_floors=False
+    )
+    assert contract["validation"]["passed"] is False
+    assert json.loads((tmp_path / "out" / "model_contract.json").read_text())["validation"]
+
+
+def test_bench_json_reports_frame_time_in_matmul_units(exports, capsys):
+    args = add_bench_arguments(argparse.ArgumentParser()).parse_args(
+        ["--backend", "tflite", "--model-dir", str(exports["int8"]), "--frames", "1", "--json"]
+    )
+    assert run_bench(args) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ms_per_frame"] > 0 and result["matmul_2048_ms"] > 0
+    graphs = result["graphs"]
+    assert result["ms_per_frame"] == pytest.approx(
+        graphs["kp_detector"]["ms"] + graphs["generator"]["ms"], abs=0.02
+    )
+    assert result["model_bytes"] == sum(
+        (exports["int8"] / f"{g}.tflite").stat().st_size for g in GRAPHS
+    )
+
+
+def test_bench_tflite_without_model_dir_is_an_input_error():
+    args = add_bench_arguments(argparse.ArgumentParser()).parse_args(["--backend", "tflite"])
+    with pytest.raises(InputError, match="--model-dir"):
+        run_bench(args)
+
+
+def test_bench_tflite_result_has_every_graph(exports):
+    result = bench_tflite(exports["fp16"], frames=1, threads=1)
+    assert set(result["graphs"]) == set(GRAPHS)
