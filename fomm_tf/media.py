@@ -294,9 +294,9 @@ class _AtomicFile:
             parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise InputError(f"{self.path}: cannot create its folder ({err.strerror})") from None
-        name, suffix = self.path.name, self.path.suffix
+        name = self.path.name
         for _ in range(100):
-            tmp = parent / f".{name}.tmp-{secrets.token_hex(4)}{suffix}"
+            tmp = parent / f".tmp-{secrets.token_hex(4)}-{name}"
             try:
                 # O_EXCL: never clobber; mode 0o666 so the umask decides the final permissions
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -332,7 +332,7 @@ class _AtomicFile:
 def atomic_path(path: PathLike) -> Iterator[Path]:
     """Yield a temporary path in the folder of ``path``; rename it onto ``path`` on success.
 
-    The temporary file (``.<name>.tmp-XXXXXXXX<suffix>``, created empty, same suffix so tools
+    The temporary file (``.tmp-XXXXXXXX-<name>``, created empty, same suffix so tools
     that pick the format from the suffix keep working) lives in the destination folder, so
     the final ``os.replace`` is atomic: readers see the old file or the complete new one,
     never a partial one. If the ``with`` block raises, the temporary file is removed and the
@@ -773,7 +773,7 @@ class VideoWriter:
     """Write frames to an ``.mp4``/``.mov``/``.mkv``/``.avi`` (H.264) or ``.gif`` file, atomically.
 
     Frames go to ffmpeg as they are written (nothing is buffered here). The output is a hidden
-    temporary file in the destination folder (``.<name>.tmp-XXXXXXXX<suffix>``) that replaces
+    temporary file in the destination folder (``.tmp-XXXXXXXX-<name>``) that replaces
     ``path`` only when :meth:`close` succeeds; on an exception inside the ``with`` block, or on
     :meth:`abort`, the temporary file is deleted and ``path`` is left untouched.
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,13 +121,8 @@ def save_weights(models: Models, path: str | os.PathLike) -> Path:
     path = Path(path)
     if not path.name.endswith(".weights.h5"):
         raise InputError(f"{path}: weights file name must end in .weights.h5")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".weights.h5", dir=path.parent)
-    os.close(fd)
-    try:
-        models.bundle().save_weights(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from .media import atomic_path
+
+    with atomic_path(path) as tmp:
+        models.bundle().save_weights(str(tmp))
     return path

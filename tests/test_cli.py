@@ -83,7 +83,7 @@ def test_truncated_driving_video_is_one_line_error_and_leaves_no_output(inputs, 
     assert "truncated.mp4" in last_line(res.stderr)
     assert "Traceback" not in res.stderr
     assert not out.exists()
-    assert not [p for p in inputs.iterdir() if p.name.startswith(".never")]
+    assert not [p for p in inputs.iterdir() if p.name.startswith(".tmp-")]
 
 
 def test_text_file_named_png_is_one_line_error(inputs):
