@@ -5,6 +5,7 @@ machines compare. The official PyTorch model takes 9.4 such units per frame at v
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from typing import Any
 import numpy as np
 
 OFFICIAL_MATMUL_UNITS = 9.4
+
+log = logging.getLogger(__name__)
 
 
 def _median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
@@ -91,8 +94,11 @@ def bench_keras(config: str, frames: int = 5, threads: int = 2) -> dict:
 
     from .graphs import build_graphs
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already ran something in this process
+        log.warning("TensorFlow already initialised: keras bench uses its existing threads")
     models = build_models(config, seed=0)
     graphs_fn = build_graphs(models)
     h, w = models.config.image_size

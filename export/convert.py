@@ -50,7 +50,10 @@ def float_island_nodes(model: bytes) -> list[str]:
 
 
 def convert_graph(
-    graph: GraphFunction, quant: str, calibration: Sequence[dict[str, np.ndarray]] | None = None
+    graph: GraphFunction,
+    quant: str,
+    calibration: Sequence[dict[str, np.ndarray]] | None = None,
+    keep_float: bool = True,
 ) -> bytes:
     """Convert one frozen graph to a TFLite flatbuffer.
 
@@ -59,6 +62,8 @@ def convert_graph(
         quant: one of :data:`QUANT_MODES`.
         calibration: for ``int8``, feeds (input name → batch-1 array) covering the inputs'
             real range; ignored otherwise.
+        keep_float: for ``int8``, keep the float islands (``False`` quantizes everything the
+            converter can: only for measuring what the islands buy).
 
     Returns:
         The ``.tflite`` bytes.
@@ -76,7 +81,7 @@ def convert_graph(
         return converter.convert()
     if not calibration:
         raise InputError(f"{graph.name}: int8 export needs calibration frames")
-    return _selective_int8(graph, converter, calibration)
+    return _selective_int8(graph, converter, calibration, keep_float)
 
 
 def _representative(graph: GraphFunction, feeds: Iterable[dict[str, np.ndarray]]):
@@ -91,13 +96,14 @@ def _selective_int8(
     graph: GraphFunction,
     converter: tf.lite.TFLiteConverter,
     calibration: Sequence[dict[str, np.ndarray]],
+    keep_float: bool = True,
 ) -> bytes:
     from tensorflow.lite.python import convert as tflite_convert
 
     converter.representative_dataset = _representative(graph, calibration)
     converter._experimental_calibrate_only = True  # noqa: SLF001 - documented debugger path
     calibrated = converter.convert()
-    denylisted = float_island_nodes(calibrated)
+    denylisted = float_island_nodes(calibrated) if keep_float else []
     log.info("%s: %d op outputs kept in float", graph.name, len(denylisted))
     return tflite_convert.mlir_quantize(
         calibrated,
