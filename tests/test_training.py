@@ -1,0 +1,221 @@
+"""The trainer: finite losses, learning, exact resume, SIGKILL resume, 2 replicas, export."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from fomm_tf.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_config(path: Path, gan: bool = True, size: int = 32) -> Path:
+    """A 32×32 config, widths 8, few blocks, every loss on (GAN too when ``gan``)."""
+    raw = yaml.safe_load((ROOT / "fomm_tf" / "configs" / "tiny-64.yaml").read_text())
+    raw["dataset_params"]["frame_shape"] = [size, size, 3]
+    mp = raw["model_params"]
+    mp["kp_detector_params"].update(block_expansion=8, max_features=32, num_blocks=3)
+    mp["generator_params"].update(block_expansion=8, max_features=32, num_bottleneck_blocks=1)
+    mp["generator_params"]["dense_motion_params"].update(max_features=32, num_blocks=3)
+    mp["discriminator_params"].update(block_expansion=8, max_features=32, num_blocks=2, use_kp=True)
+    tp = raw["train_params"]
+    tp.update(batch_size=2, scales=[1, 0.5], num_repeats=1, epoch_milestones=[1])
+    tp["loss_weights"]["generator_gan"] = 1 if gan else 0
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    from fomm_tf.data.synthetic import write_dataset
+
+    root = tmp_path_factory.mktemp("data")
+    write_dataset(root, num_train=4, num_test=1, num_frames=6, size=32, layout="frames")
+    return root
+
+
+def _options(config, data, log_dir, **kw):
+    from fomm_tf.training import TrainOptions
+
+    base = dict(
+        config=str(config),
+        data=str(data),
+        log_dir=str(log_dir),
+        seed=3,
+        vgg19_weights="random",
+        progress=False,
+        log_every=1,
+        image_every=2,
+    )
+    base.update(kw)
+    return TrainOptions(**base)
+
+
+def _weights(export: Path, cfg_path: Path) -> list[np.ndarray]:
+    from fomm_tf.models import load_models
+
+    models = load_models(export / "fomm.weights.h5", load_config(cfg_path))
+    return [v.numpy() for v in models.bundle().weights]
+
+
+def _env() -> dict:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+    env.pop("TF_CONFIG", None)
+    return env
+
+
+def test_train_then_resume_equals_uninterrupted_training(tmp_path, dataset):
+    from fomm_tf.training import train
+
+    cfg = tiny_config(tmp_path / "cfg.yaml")
+    straight = train(_options(cfg, dataset, tmp_path / "a", max_steps=4, eval_every=4))
+    assert straight and all(np.isfinite(v) for v in straight.values())
+    assert {
+        "perceptual",
+        "gen_gan",
+        "feature_matching",
+        "equivariance_value",
+        "equivariance_jacobian",
+        "disc_gan",
+    } <= set(straight)
+    train(_options(cfg, dataset, tmp_path / "b", max_steps=2))
+    resumed = train(_options(cfg, dataset, tmp_path / "b", max_steps=4))
+    assert resumed == pytest.approx(straight, rel=1e-5)
+    for a, b in zip(
+        _weights(tmp_path / "a" / "export", cfg), _weights(tmp_path / "b" / "export", cfg)
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    exported = yaml.safe_load((tmp_path / "a" / "export" / "config.yaml").read_text())
+    assert exported["model_params"]["generator_params"]["block_expansion"] == 8
+    assert (tmp_path / "a" / "export" / "discriminator.weights.h5").is_file()
+    assert list((tmp_path / "a" / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_thirty_steps_on_one_batch_lower_the_loss(tmp_path, dataset):
+    import tensorflow as tf
+
+    from fomm_tf.data.synthetic import render_video
+    from fomm_tf.training import Trainer
+
+    cfg = load_config(tiny_config(tmp_path / "cfg.yaml", gan=False))
+    strategy = tf.distribute.MirroredStrategy()
+    trainer = Trainer(cfg, strategy, _options(cfg, dataset, tmp_path), steps_per_epoch=1000)
+    video = render_video(8, 32, seed=1)
+    batch = {"source": tf.constant(video[[0, 1]]), "driving": tf.constant(video[[5, 7]])}
+    totals = []
+    for _ in range(30):
+        losses, _ = trainer.train_step(batch)
+        # The equivariance transform changes every step; judge the deterministic terms.
+        totals.append(float(losses["perceptual"]))
+    assert np.mean(totals[-5:]) < 0.8 * np.mean(totals[:5])
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, dataset, monkeypatch):
+    import tensorflow as tf
+
+    from fomm_tf import training
+
+    real_step = training.Trainer.train_step
+
+    def poisoned(self, batch):
+        losses, visuals = real_step(self, batch)
+        if int(self.step.numpy()) == 3:
+            losses = dict(losses, perceptual=tf.constant(float("nan")))
+        return losses, visuals
+
+    monkeypatch.setattr(training.Trainer, "train_step", poisoned)
+    cfg = tiny_config(tmp_path / "cfg.yaml", gan=False)
+    with pytest.raises(training.NonFiniteLossError, match=r"step 3 \(perceptual=nan\).*ckpt-2"):
+        training.train(_options(cfg, dataset, tmp_path / "run", max_steps=5, checkpoint_every=2))
+    assert tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints")).endswith("ckpt-2")
+
+
+def test_two_replicas_train_a_step_with_finite_losses(tmp_path, dataset):
+    cfg = tiny_config(tmp_path / "cfg.yaml")
+    cmd = [
+        sys.executable,
+        str(ROOT / "train_tf.py"),
+        "--config",
+        str(cfg),
+        "--data",
+        str(dataset),
+        "--log-dir",
+        str(tmp_path / "run"),
+        "--max-steps",
+        "1",
+        "--vgg19-weights",
+        "random",
+        "--cpu-replicas",
+        "2",
+        "--no-progress",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [ln for ln in proc.stderr.splitlines() if " INFO " in ln or " WARNING " in ln]
+    assert lines[0].endswith("strategy: MirroredStrategy, replicas: 2")
+    done = next(ln for ln in lines if "done at step 1" in ln)
+    values = [float(x.split()[-1]) for x in done.split(": ", 1)[1].split(", ")]
+    assert len(values) == 6 and all(np.isfinite(values))
+    assert (tmp_path / "run" / "export" / "fomm.weights.h5").is_file()
+
+
+def test_sigkill_mid_training_resumes_from_the_last_checkpoint(tmp_path, dataset):
+    cfg = tiny_config(tmp_path / "cfg.yaml", gan=False)
+    log_dir = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        str(ROOT / "train_tf.py"),
+        "--config",
+        str(cfg),
+        "--data",
+        str(dataset),
+        "--log-dir",
+        str(log_dir),
+        "--max-steps",
+        "1000",
+        "--checkpoint-every",
+        "2",
+        "--vgg19-weights",
+        "random",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
+    deadline = time.monotonic() + 180
+    try:
+        while not list((log_dir / "checkpoints").glob("ckpt-*.index")):
+            assert proc.poll() is None, "training exited before its first checkpoint"
+            assert time.monotonic() < deadline, "no checkpoint within 180 s"
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(str(log_dir / "checkpoints"))
+    step = int(latest.rsplit("-", 1)[1])
+    resume = subprocess.run(
+        cmd[:-7]
+        + [
+            "--max-steps",
+            str(step + 1),
+            "--checkpoint-every",
+            "2",
+            "--vgg19-weights",
+            "random",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=_env(),
+    )
+    assert resume.returncode == 0, resume.stderr[-3000:]
+    assert f"resumed from {latest} at step {step}" in resume.stderr
+    assert f"done at step {step + 1}" in resume.stderr
