@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -19,25 +18,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import fomm_tf  # noqa: E402
+from fomm_tf.timing import matmul_2048_ms, median_ms  # noqa: E402
 
 OFFICIAL_MATMULS = 9.4  # official PyTorch vox-256 frame / 2048² matmul on the reference CPU
-
-
-def timeit(fn, repeat: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        fn()
-    best = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best.append(time.perf_counter() - t0)
-    return float(np.median(best)) * 1000.0
-
-
-def matmul_ms(repeat: int = 10) -> float:
-    a = tf.random.normal((2048, 2048))
-    b = tf.random.normal((2048, 2048))
-    return timeit(lambda: tf.linalg.matmul(a, b).numpy(), repeat, warmup=3)
 
 
 def main() -> None:
@@ -53,32 +36,44 @@ def main() -> None:
     source = tf.constant(rng.random((1, h, w, 3), np.float32))
     kp_src = models.kp_detector(source)
     cache = models.generator.encode_source(source)
-    mm = matmul_ms()
-    print(f"config {args.config} {h}x{w}; float32 2048² matmul: {mm:.1f} ms "
-          f"(TF {tf.__version__}, {os.cpu_count()} cores)")
+    mm = matmul_2048_ms()
+    print(
+        f"config {args.config} {h}x{w}; float32 2048² matmul: {mm:.1f} ms "
+        f"(TF {tf.__version__}, {os.cpu_count()} cores)"
+    )
     print(f"{'mode':<22}{'batch':>6}{'ms/frame':>10}{'matmuls':>9}{'vs official':>12}")
 
     def frame_fn(batch):
         kp_d = models.kp_detector(batch)
-        return models.generator.animate_cached(source, cache, kp_src, kp_d,
-                                               with_deformed=False)["prediction"]
+        return models.generator.animate_cached(source, cache, kp_src, kp_d, with_deformed=False)[
+            "prediction"
+        ]
 
-    modes = {"eager": frame_fn, "tf.function": tf.function(frame_fn),
-             "tf.function+XLA": tf.function(frame_fn, jit_compile=True)}
+    modes = {
+        "eager": frame_fn,
+        "tf.function": tf.function(frame_fn),
+        "tf.function+XLA": tf.function(frame_fn, jit_compile=True),
+    }
     for n in [int(b) for b in args.batches.split(",")]:
         driving = tf.constant(rng.random((n, h, w, 3), np.float32))
         for name, fn in modes.items():
-            ms = timeit(lambda fn=fn: fn(driving).numpy(), args.repeat) / n
-            print(f"{name:<22}{n:>6}{ms:>10.1f}{ms / mm:>9.2f}"
-                  f"{ms / mm / OFFICIAL_MATMULS:>11.2f}x")
-    full = tf.function(lambda d: models.generator(source, kp_source=kp_src,
-                                                  kp_driving=models.kp_detector(d))["prediction"])
+            ms = median_ms(lambda fn=fn, d=driving: fn(d).numpy(), args.repeat) / n
+            print(f"{name:<22}{n:>6}{ms:>10.1f}{ms / mm:>9.2f}{ms / mm / OFFICIAL_MATMULS:>11.2f}x")
+    full = tf.function(
+        lambda d: models.generator(source, kp_source=kp_src, kp_driving=models.kp_detector(d))[
+            "prediction"
+        ]
+    )
     driving = tf.constant(rng.random((1, h, w, 3), np.float32))
-    ms = timeit(lambda: full(driving).numpy(), args.repeat)
-    print(f"{'uncached tf.function':<22}{1:>6}{ms:>10.1f}{ms / mm:>9.2f}"
-          f"{ms / mm / OFFICIAL_MATMULS:>11.2f}x")
-    print(f"target: <= 7.5 matmuls/frame at batch 1 (0.8x official = {OFFICIAL_MATMULS} "
-          "matmuls); fp32 physical limit ~6.4")
+    ms = median_ms(lambda: full(driving).numpy(), args.repeat)
+    print(
+        f"{'uncached tf.function':<22}{1:>6}{ms:>10.1f}{ms / mm:>9.2f}"
+        f"{ms / mm / OFFICIAL_MATMULS:>11.2f}x"
+    )
+    print(
+        f"target: <= 7.5 matmuls/frame at batch 1 (0.8x official = {OFFICIAL_MATMULS} "
+        "matmuls); fp32 physical limit ~6.4"
+    )
 
 
 if __name__ == "__main__":

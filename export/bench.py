@@ -7,35 +7,17 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from fomm_tf.timing import matmul_2048_ms
+from fomm_tf.timing import median_ms as _median_ms
+
 OFFICIAL_MATMUL_UNITS = 9.4
 
 log = logging.getLogger(__name__)
-
-
-def _median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1000.0 * float(np.median(times))
-
-
-def matmul_2048_ms(repeats: int = 5) -> float:
-    """Median ms of one float32 2048×2048 @ 2048×2048 numpy matmul."""
-    rng = np.random.default_rng(0)
-    a = rng.random((2048, 2048), dtype=np.float32)
-    b = rng.random((2048, 2048), dtype=np.float32)
-    return _median_ms(lambda: a @ b, repeats, warmup=2)
 
 
 def _finish(result: dict[str, Any]) -> dict[str, Any]:

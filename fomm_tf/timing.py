@@ -1,0 +1,38 @@
+"""Timing helpers shared by every benchmark: medians and the matmul calibration unit.
+
+Benchmarks report time in units of one float32 2048×2048 matmul measured in the same run
+(the faster of numpy and TensorFlow), so figures compare across machines as ratios.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+
+def median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` in milliseconds after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1000.0 * float(np.median(times))
+
+
+def matmul_2048_ms(repeats: int = 5) -> float:
+    """Median ms of one float32 2048² @ 2048² product, the faster of numpy and TF."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    a = rng.random((2048, 2048), dtype=np.float32)
+    b = rng.random((2048, 2048), dtype=np.float32)
+    ta, tb = tf.constant(a), tf.constant(b)
+    numpy_ms = median_ms(lambda: a @ b, repeats, warmup=2)
+    tf_ms = median_ms(lambda: tf.linalg.matmul(ta, tb).numpy(), repeats, warmup=2)
+    return min(numpy_ms, tf_ms)
