@@ -586,7 +586,11 @@ def train(options: TrainOptions) -> dict:
     from .errors import InputError
 
     strategy = make_strategy(options.cpu_replicas)
-    log.info("strategy: %s, replicas: %d", type(strategy).__name__, strategy.num_replicas_in_sync)
+    # tf.distribute.MultiWorkerMirroredStrategy's class is named CollectiveAllReduceStrategy.
+    name = type(strategy).__name__
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        name = "MultiWorkerMirroredStrategy"
+    log.info("strategy: %s, replicas: %d", name, strategy.num_replicas_in_sync)
     cfg = load_config(options.config)
     dp = cfg.raw.get("dataset_params") or {}
     tp = cfg.raw.get("train_params") or {}
