@@ -9,12 +9,15 @@
   grid sampling and the mask softmax that mixes the flow. Those stay float (the converter
   inserts QUANTIZE/DEQUANTIZE around them): quantizing sampling coordinates to int8 moves
   the warp by whole pixels, and an int8 softmax at temperature 0.1 loses keypoint precision.
+  Each island has its own sub-scope (:data:`fomm_tf.layers.warp.FLOAT_ISLANDS`), so one can
+  be quantized alone to measure what keeping it float buys (``benchmarks/int8_islands.py``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -36,15 +39,39 @@ def _converter(graph: GraphFunction) -> tf.lite.TFLiteConverter:
     return converter
 
 
-def float_island_nodes(model: bytes) -> list[str]:
-    """Output tensor names of the ops that run in float in the selective int8 graph."""
+# ``keep_float/<island>/`` (TF may suffix either scope with ``_<n>`` when it repeats).
+_ISLAND = re.compile(rf"{FLOAT_SCOPE}(?:_\d+)?/([A-Za-z_]+?)(?:_\d+)?/")
+
+
+def islands_of(tensor_name: str) -> set[str]:
+    """Float islands an op output belongs to (fused names join several ops with ``;``).
+
+    Each fused part counts for its innermost island; a part under the bare
+    :data:`FLOAT_SCOPE` with no island sub-scope counts as ``""``.
+    """
+    found = set()
+    for part in tensor_name.split(";"):
+        if FLOAT_SCOPE in part:
+            matches = _ISLAND.findall(part)
+            found.add(matches[-1] if matches else "")
+    return found
+
+
+def float_island_nodes(model: bytes, quantize: Collection[str] = ()) -> list[str]:
+    """Output tensor names of the ops that run in float in the selective int8 graph.
+
+    Args:
+        model: a calibrated (not yet quantized) flatbuffer.
+        quantize: islands to quantize anyway (only for measuring what each island buys); an
+            op stays float while it belongs to any other island.
+    """
     from .runtime import ops_details, tensor_names
 
     names = tensor_names(model)
     nodes = []
     for op in ops_details(model):
         outs = [names[i] for i in op["outputs"]]
-        if any(FLOAT_SCOPE in n for n in outs):
+        if any(set().union(*(islands_of(n) for n in outs)) - set(quantize)):
             nodes.extend(outs)
     return nodes
 
@@ -54,6 +81,7 @@ def convert_graph(
     quant: str,
     calibration: Sequence[dict[str, np.ndarray]] | None = None,
     keep_float: bool = True,
+    quantize_islands: Collection[str] = (),
 ) -> bytes:
     """Convert one frozen graph to a TFLite flatbuffer.
 
@@ -64,6 +92,8 @@ def convert_graph(
             real range; ignored otherwise.
         keep_float: for ``int8``, keep the float islands (``False`` quantizes everything the
             converter can: only for measuring what the islands buy).
+        quantize_islands: for ``int8`` with ``keep_float``, islands to quantize anyway
+            (only for measuring what each island buys alone).
 
     Returns:
         The ``.tflite`` bytes.
@@ -81,7 +111,8 @@ def convert_graph(
         return converter.convert()
     if not calibration:
         raise InputError(f"{graph.name}: int8 export needs calibration frames")
-    return _selective_int8(graph, converter, calibration, keep_float)
+    calibrated = calibrate(graph, calibration, converter)
+    return quantize_calibrated(graph.name, calibrated, keep_float, quantize_islands)
 
 
 def _representative(graph: GraphFunction, feeds: Iterable[dict[str, np.ndarray]]):
@@ -92,19 +123,34 @@ def _representative(graph: GraphFunction, feeds: Iterable[dict[str, np.ndarray]]
     return gen
 
 
-def _selective_int8(
+def calibrate(
     graph: GraphFunction,
-    converter: tf.lite.TFLiteConverter,
     calibration: Sequence[dict[str, np.ndarray]],
-    keep_float: bool = True,
+    converter: tf.lite.TFLiteConverter | None = None,
 ) -> bytes:
-    from tensorflow.lite.python import convert as tflite_convert
-
+    """The float flatbuffer with the activation ranges of ``calibration`` recorded."""
+    converter = converter or _converter(graph)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = _representative(graph, calibration)
     converter._experimental_calibrate_only = True  # noqa: SLF001 - documented debugger path
-    calibrated = converter.convert()
-    denylisted = float_island_nodes(calibrated) if keep_float else []
-    log.info("%s: %d op outputs kept in float", graph.name, len(denylisted))
+    return converter.convert()
+
+
+def quantize_calibrated(
+    name: str,
+    calibrated: bytes,
+    keep_float: bool = True,
+    quantize_islands: Collection[str] = (),
+) -> bytes:
+    """Selective int8 of a :func:`calibrate` output: every op int8 but the float islands.
+
+    ``keep_float=False`` quantizes everything; ``quantize_islands`` quantizes those islands
+    and keeps the others float (both only for measuring what the islands buy).
+    """
+    from tensorflow.lite.python import convert as tflite_convert
+
+    denylisted = float_island_nodes(calibrated, quantize_islands) if keep_float else []
+    log.info("%s: %d op outputs kept in float", name, len(denylisted))
     return tflite_convert.mlir_quantize(
         calibrated,
         disable_per_channel=False,

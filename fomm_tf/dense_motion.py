@@ -16,7 +16,7 @@ import tensorflow as tf
 from .config import DenseMotionConfig
 from .layers.antialias import AntiAliasDownsample
 from .layers.blocks import Hourglass, conv2d
-from .layers.warp import FLOAT_SCOPE, grid_sample, make_coordinate_grid
+from .layers.warp import float_scope, grid_sample, make_coordinate_grid
 
 
 def kp_to_gaussian(kp_xy: tf.Tensor, height: int, width: int, kp_variance: float) -> tf.Tensor:
@@ -142,19 +142,20 @@ class DenseMotionNetwork(keras.Model):
         small = source if downscaled else self.down(source)
         h, w, c = small.shape[1], small.shape[2], small.shape[3]
         k1 = self.cfg.num_kp + 1
-        with tf.name_scope(FLOAT_SCOPE):  # keypoint coordinates → heatmaps, motions, warps
+        with float_scope("sparse_motion"):  # keypoint coordinates → K+1 motions
+            motions = sparse_motions(kp_source, kp_driving, h, w)  # (B, h, w, K+1, 2)
+        deformed = grid_sample(small, motions, self.align_corners)  # (B, h, w, K+1, C)
+        with float_scope("heatmap_gaussians"):  # keypoint Gaussians, joined to the warps
             heat = kp_to_gaussian(kp_driving["value"], h, w, self.cfg.kp_variance) - kp_to_gaussian(
                 kp_source["value"], h, w, self.cfg.kp_variance
             )
-            motions = sparse_motions(kp_source, kp_driving, h, w)  # (B, h, w, K+1, 2)
             batch = tf.shape(motions)[0]
             heat = tf.concat([tf.zeros_like(heat[..., :1]), heat], axis=-1)
             heat = tf.broadcast_to(heat, [batch, h, w, k1])
-            deformed = grid_sample(small, motions, self.align_corners)  # (B, h, w, K+1, C)
             net_in = tf.concat([heat[..., None], deformed], axis=-1)  # [heat_k, R, G, B] per k
         prediction = self.hourglass(tf.reshape(net_in, [-1, h, w, k1 * (c + 1)]), training=training)
         mask_logits = self.mask(prediction)
-        with tf.name_scope(FLOAT_SCOPE):  # mask softmax and the flow it mixes
+        with float_scope("mask_flow"):  # mask softmax and the flow it mixes
             mask = tf.nn.softmax(mask_logits, axis=-1)
             out = {
                 "sparse_deformed": tf.transpose(deformed, [0, 3, 1, 2, 4]),

@@ -10,7 +10,7 @@ import tensorflow as tf
 from .config import KeypointDetectorConfig
 from .layers.antialias import AntiAliasDownsample
 from .layers.blocks import Hourglass, conv2d
-from .layers.warp import FLOAT_SCOPE, make_coordinate_grid
+from .layers.warp import float_scope, make_coordinate_grid
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
@@ -105,15 +105,17 @@ class KeypointDetector(keras.Model):
         logits = self.kp(features)
         maps = self.jacobian(features) if self.jacobian is not None else None
         h, w, k = logits.shape[1], logits.shape[2], logits.shape[3]
-        with tf.name_scope(FLOAT_SCOPE):  # heatmap softmax and keypoint averaging
+        with float_scope("kp_softargmax"):  # heatmap softmax and keypoint averaging
             flat = tf.reshape(logits, [-1, h * w, k]) / self.cfg.temperature
-            heatmap = tf.nn.softmax(flat, axis=1)  # (B, h·w, K)
+            # (B, h·w, K, 1); shared by both averages (so the Jacobian island owns none of it)
+            heatmap = tf.nn.softmax(flat, axis=1)[..., None]
             grid = tf.reshape(make_coordinate_grid(h, w), [1, h * w, 1, 2])
             # A weighted sum, not a matmul: a matmul turns the grid into FULLY_CONNECTED
             # weights, which dynamic-range TFLite export would quantize to int8.
-            out = {"value": tf.reduce_sum(heatmap[..., None] * grid, axis=1)}  # (B, K, 2)
-            if maps is not None:
+            out = {"value": tf.reduce_sum(heatmap * grid, axis=1)}  # (B, K, 2)
+        if maps is not None:
+            with float_scope("jacobian_average"):
                 maps = tf.reshape(maps, [-1, h * w, self.num_jacobian_maps, 4])
-                jac = tf.reduce_sum(heatmap[..., None] * maps, axis=1)  # (B, K, 4)
+                jac = tf.reduce_sum(heatmap * maps, axis=1)  # (B, K, 4)
                 out["jacobian"] = tf.reshape(jac, [-1, k, 2, 2])
         return out

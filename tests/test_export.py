@@ -152,6 +152,19 @@ def test_int8_convolutions_are_int8_while_sampling_stays_float(exports):
     assert softmax and all(dtype[op["outputs"][0]] == np.float32 for op in softmax)
 
 
+def test_float_island_of_a_tensor_name_is_its_innermost_sub_scope():
+    from export.convert import islands_of
+
+    assert islands_of("dense_motion_network_1/keep_float/grid_sample/GatherV2") == {"grid_sample"}
+    assert islands_of("keep_float_1/sparse_motion_2/keep_float/grid_sample_1/add") == {
+        "grid_sample"
+    }
+    fused = "kp/keep_float/kp_softargmax/truediv;kp/kp_1/convolution"
+    assert islands_of(fused) == {"kp_softargmax"}
+    assert islands_of("kp/keep_float/Softmax") == {""}  # bare scope: still kept float
+    assert islands_of("kp/kp_1/convolution") == set()
+
+
 def test_int8_model_is_well_under_half_of_fp32(exports):
     """At 64×64 graph structure weighs more than at vox-256, where int8 is 1/4 of fp32."""
 

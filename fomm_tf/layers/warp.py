@@ -14,8 +14,26 @@ import numpy as np
 import tensorflow as tf
 
 # Name scope of the numerically sensitive ops (coordinates, soft-argmax, sampling): the
-# int8 TFLite export keeps every op under it in float (``export.convert``).
+# int8 TFLite export keeps every op under it in float (``export.convert``). Each island has
+# its own sub-scope (``keep_float/<island>``, see :func:`float_scope`) so its quantization
+# error can be measured alone (``benchmarks/int8_islands.py``).
 FLOAT_SCOPE = "keep_float"
+FLOAT_ISLANDS = (
+    "kp_softargmax",  # heatmap softmax at temperature 0.1 + keypoint averaging
+    "jacobian_average",  # heatmap-weighted Jacobian averaging
+    "heatmap_gaussians",  # keypoint Gaussians of the dense motion input
+    "sparse_motion",  # coordinates of the K+1 sparse motions, 2x2 Jacobian inverse
+    "grid_sample",  # bilinear sampling: pixel coordinates, corner indices, weights
+    "mask_flow",  # mask softmax and the flow it mixes
+)
+
+
+def float_scope(island: str):
+    """``tf.name_scope`` of one float island, ``keep_float/<island>``."""
+    if island not in FLOAT_ISLANDS:
+        raise ValueError(f"unknown float island {island!r}")
+    return tf.name_scope(f"{FLOAT_SCOPE}/{island}")
+
 
 # Zero border around the sampled image. Coordinates are clipped to [-1.5, size + 0.5] pixels,
 # where every bilinear corner already reads zero, so all indices stay inside the padded image
@@ -49,7 +67,7 @@ def grid_sample(image: tf.Tensor, grid: tf.Tensor, align_corners: bool = False) 
     Returns:
         (B, ..., C) samples.
     """
-    with tf.name_scope(FLOAT_SCOPE):
+    with float_scope("grid_sample"):
         return _grid_sample(tf.convert_to_tensor(image), tf.convert_to_tensor(grid), align_corners)
 
 
