@@ -412,14 +412,24 @@ class Trainer:
             )
         return losses, out
 
-    def _apply(self, optimizer, tape, loss, variables):
+    def _apply(self, tape, loss, groups):
+        """One backward pass for ``loss``; each (optimizer, variables) group takes its share.
+
+        Asking the tape once per optimizer would run the whole backward pass once per
+        optimizer (the keypoint detector's gradients flow through the generator).
+        """
         import keras
 
-        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-            grads = tape.gradient(optimizer.scale_loss(loss), variables)
-        else:
-            grads = tape.gradient(loss, variables)
-        optimizer.apply_gradients(zip(grads, variables))
+        variables = [v for _, vs in groups for v in vs]
+        scaled = loss
+        scale_opt = groups[0][0]
+        if isinstance(scale_opt, keras.optimizers.LossScaleOptimizer):
+            scaled = scale_opt.scale_loss(loss)
+        grads = tape.gradient(scaled, variables)
+        start = 0
+        for optimizer, vs in groups:
+            optimizer.apply_gradients(zip(grads[start : start + len(vs)], vs))
+            start += len(vs)
 
     def replica_step(self, batch, step):
         import tensorflow as tf
@@ -428,12 +438,10 @@ class Trainer:
 
         kp_vars = self.models.kp_detector.trainable_variables
         gen_vars = self.models.generator.trainable_variables
-        with tf.GradientTape(persistent=True) as tape:
+        with tf.GradientTape() as tape:
             losses, out = self.generator_losses(batch, step)
             total = tf.add_n(list(losses.values())) / self.replicas
-        self._apply(self.opt_gen, tape, total, gen_vars)
-        self._apply(self.opt_kp, tape, total, kp_vars)
-        del tape
+        self._apply(tape, total, [(self.opt_gen, gen_vars), (self.opt_kp, kp_vars)])
         if self.discriminator is not None:
             kp_xy = tf.stop_gradient(out["kp_driving"]["value"])
             pred = tf.stop_gradient(tf.cast(out["prediction"], tf.float32))
@@ -445,7 +453,7 @@ class Trainer:
                     fake, real, float(self.weights.get("discriminator_gan", 1))
                 )
                 scaled = d_loss / self.replicas
-            self._apply(self.opt_disc, tape, scaled, d_vars)
+            self._apply(tape, scaled, [(self.opt_disc, d_vars)])
             losses["disc_gan"] = d_loss
         visuals = {
             "prediction": tf.cast(out["prediction"], tf.float32),
