@@ -90,6 +90,8 @@ class DenseMotionNetwork(keras.Model):
         align_corners=False,
         **kwargs,
     ):
+        # Inputs (keypoints, images) stay float32 under mixed precision; layers inside cast.
+        kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         self.cfg = DenseMotionConfig(
             num_kp=num_kp,
@@ -151,10 +153,11 @@ class DenseMotionNetwork(keras.Model):
             )
             batch = tf.shape(motions)[0]
             heat = tf.concat([tf.zeros_like(heat[..., :1]), heat], axis=-1)
+            heat = tf.cast(heat, deformed.dtype)
             heat = tf.broadcast_to(heat, [batch, h, w, k1])
             net_in = tf.concat([heat[..., None], deformed], axis=-1)  # [heat_k, R, G, B] per k
         prediction = self.hourglass(tf.reshape(net_in, [-1, h, w, k1 * (c + 1)]), training=training)
-        mask_logits = self.mask(prediction)
+        mask_logits = tf.cast(self.mask(prediction), tf.float32)
         with float_scope("mask_flow"):  # mask softmax and the flow it mixes
             mask = tf.nn.softmax(mask_logits, axis=-1)
             out = {
@@ -163,5 +166,5 @@ class DenseMotionNetwork(keras.Model):
                 "deformation": tf.reduce_sum(motions * mask[..., None], axis=3),
             }
         if self.occlusion is not None:
-            out["occlusion_map"] = tf.sigmoid(self.occlusion(prediction))
+            out["occlusion_map"] = tf.sigmoid(tf.cast(self.occlusion(prediction), tf.float32))
         return out

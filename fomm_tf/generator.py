@@ -57,6 +57,8 @@ class OcclusionAwareGenerator(keras.Model):
         align_corners=False,
         **kwargs,
     ):
+        # Inputs (keypoints, images) stay float32 under mixed precision; layers inside cast.
+        kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         if isinstance(dense_motion_params, DenseMotionConfig):
             dense_motion_params = dataclasses.asdict(dense_motion_params)
@@ -139,7 +141,7 @@ class OcclusionAwareGenerator(keras.Model):
             out = block(out, training=training)
         for block in self.up_blocks:
             out = block(out, training=training)
-        return tf.sigmoid(self.final(out))
+        return tf.sigmoid(tf.cast(self.final(out), tf.float32))
 
     def warp(self, image, deformation):
         """Back-warp ``image`` with a flow, resizing the flow bilinearly to the image size."""
@@ -168,7 +170,7 @@ class OcclusionAwareGenerator(keras.Model):
                 occlusion = motion["occlusion_map"]
                 if occlusion.shape[1] != out.shape[1] or occlusion.shape[2] != out.shape[2]:
                     occlusion = resize_bilinear(occlusion, out.shape[1], out.shape[2])
-                out = out * occlusion
+                out = out * tf.cast(occlusion, out.dtype)
             if with_deformed:
                 result["deformed"] = self.warp(source, motion["deformation"])
         result["prediction"] = self.decode(out, training=training)

@@ -51,6 +51,8 @@ class KeypointDetector(keras.Model):
         pad=0,
         **kwargs,
     ):
+        # Inputs (keypoints, images) stay float32 under mixed precision; layers inside cast.
+        kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         self.cfg = KeypointDetectorConfig(
             num_kp=num_kp,
@@ -102,8 +104,9 @@ class KeypointDetector(keras.Model):
     def call(self, image, training=False):
         x = self.down(image)
         features = self.predictor(x, training=training)
-        logits = self.kp(features)
-        maps = self.jacobian(features) if self.jacobian is not None else None
+        # Heatmaps and averages in float32, also under mixed precision.
+        logits = tf.cast(self.kp(features), tf.float32)
+        maps = tf.cast(self.jacobian(features), tf.float32) if self.jacobian is not None else None
         h, w, k = logits.shape[1], logits.shape[2], logits.shape[3]
         with float_scope("kp_softargmax"):  # heatmap softmax and keypoint averaging
             flat = tf.reshape(logits, [-1, h * w, k]) / self.cfg.temperature

@@ -47,6 +47,54 @@ LOSS_ORDER = (
 )
 
 
+class DynamicLossScale:
+    """Loss scaling for ``mixed_float16``: start at 2^15, halve on overflow, double after
+    ``growth_interval`` finite steps in a row. Replicas agree on every decision (the
+    finiteness test is all-reduced).
+    """
+
+    def __init__(self, initial: float = 2.0**15, growth_interval: int = 2000):
+        import tensorflow as tf
+
+        first = tf.VariableAggregation.ONLY_FIRST_REPLICA
+        self.scale = tf.Variable(
+            initial, trainable=False, dtype=tf.float32, aggregation=first, name="loss_scale"
+        )
+        self.good_steps = tf.Variable(
+            0, trainable=False, dtype=tf.int64, aggregation=first, name="loss_scale_good_steps"
+        )
+        self.growth_interval = int(growth_interval)
+
+    @property
+    def value(self):
+        return self.scale.read_value()
+
+    def all_finite(self, grads):
+        import tensorflow as tf
+
+        ok = tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads if g is not None])
+        ctx = tf.distribute.get_replica_context()
+        bad = tf.cast(tf.logical_not(ok), tf.float32)
+        if ctx is not None:
+            bad = ctx.all_reduce(tf.distribute.ReduceOp.SUM, bad)
+        return bad == 0.0
+
+    def update(self, finite) -> None:
+        import tensorflow as tf
+
+        grow = tf.logical_and(finite, self.good_steps + 1 >= self.growth_interval)
+        new_scale = tf.where(
+            finite, tf.where(grow, self.scale * 2.0, self.scale), tf.maximum(self.scale * 0.5, 1.0)
+        )
+        new_good = tf.where(
+            tf.logical_and(finite, tf.logical_not(grow)),
+            self.good_steps + 1,
+            tf.zeros_like(self.good_steps),
+        )
+        self.scale.assign(new_scale)
+        self.good_steps.assign(new_good)
+
+
 class NonFiniteLossError(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
@@ -234,9 +282,12 @@ def _mean_aggregation_creator(next_creator, **kwargs):
     """Non-trainable variables (batch-norm statistics) are averaged across replicas."""
     import tensorflow as tf
 
-    if not kwargs.get("trainable", True) and kwargs.get("aggregation") in (
-        None,
-        tf.VariableAggregation.NONE,
+    dtype = kwargs.get("dtype")
+    floating = dtype is None or tf.as_dtype(dtype).is_floating
+    if (
+        floating
+        and not kwargs.get("trainable", True)
+        and kwargs.get("aggregation") in (None, tf.VariableAggregation.NONE)
     ):
         kwargs["aggregation"] = tf.VariableAggregation.MEAN
     return next_creator(**kwargs)
@@ -314,6 +365,7 @@ class Trainer:
             self.opt_kp.build(self.models.kp_detector.trainable_variables)
             self.opt_gen.build(self.models.generator.trainable_variables)
             self.opt_disc = None
+            self.loss_scale = DynamicLossScale() if options.mixed_precision else None
             if self.discriminator is not None:
                 self.opt_disc = self._adam(tp.get("lr_discriminator", 2e-4), milestones)
                 self.opt_disc.build(self.discriminator.trainable_variables)
@@ -331,6 +383,10 @@ class Trainer:
             "optimizer_generator": self.opt_gen,
             "step": self.step,
         }
+        if self.loss_scale is not None:
+            parts.update(
+                loss_scale=self.loss_scale.scale, loss_scale_steps=self.loss_scale.good_steps
+            )
         if self.discriminator is not None:
             parts.update(
                 discriminator=_variables_by_name(self.discriminator),
@@ -348,10 +404,7 @@ class Trainer:
         if milestones:
             values = [float(lr) * 0.1**i for i in range(len(milestones) + 1)]
             schedule = keras.optimizers.schedules.PiecewiseConstantDecay(milestones, values)
-        opt = keras.optimizers.Adam(schedule, beta_1=0.5, beta_2=0.999)
-        if self.options.mixed_precision:
-            opt = keras.optimizers.LossScaleOptimizer(opt)
-        return opt
+        return keras.optimizers.Adam(schedule, beta_1=0.5, beta_2=0.999)
 
     # -- one replica's work
 
@@ -416,16 +469,27 @@ class Trainer:
         """One backward pass for ``loss``; each (optimizer, variables) group takes its share.
 
         Asking the tape once per optimizer would run the whole backward pass once per
-        optimizer (the keypoint detector's gradients flow through the generator).
+        optimizer (the keypoint detector's gradients flow through the generator). Under mixed
+        precision the loss is scaled by :class:`DynamicLossScale`.
         """
-        import keras
+        import tensorflow as tf
 
         variables = [v for _, vs in groups for v in vs]
-        scaled = loss
-        scale_opt = groups[0][0]
-        if isinstance(scale_opt, keras.optimizers.LossScaleOptimizer):
-            scaled = scale_opt.scale_loss(loss)
-        grads = tape.gradient(scaled, variables)
+        if self.loss_scale is None:
+            grads = tape.gradient(loss, variables)
+        else:
+            scale = self.loss_scale.value
+            # Seeding the backward pass with the scale == differentiating loss·scale.
+            grads = tape.gradient(loss, variables, output_gradients=scale)
+            grads = [None if g is None else tf.cast(g, tf.float32) / scale for g in grads]
+
+        if self.loss_scale is not None:
+            # Optimizers all-reduce through merge_call, which cannot run inside tf.cond, so an
+            # overflowing step is not skipped: its gradients are zeroed (Adam then moves by
+            # its decayed momentum only) and the scale halves.
+            finite = self.loss_scale.all_finite(grads)
+            grads = [None if g is None else tf.where(finite, g, tf.zeros_like(g)) for g in grads]
+            self.loss_scale.update(finite)
         start = 0
         for optimizer, vs in groups:
             optimizer.apply_gradients(zip(grads[start : start + len(vs)], vs))

@@ -219,3 +219,29 @@ def test_sigkill_mid_training_resumes_from_the_last_checkpoint(tmp_path, dataset
     assert resume.returncode == 0, resume.stderr[-3000:]
     assert f"resumed from {latest} at step {step}" in resume.stderr
     assert f"done at step {step + 1}" in resume.stderr
+
+
+def test_mixed_precision_scales_the_loss_and_trains(tmp_path, dataset):
+    import keras
+    import tensorflow as tf
+
+    from fomm_tf.data.synthetic import render_video
+    from fomm_tf.training import Trainer
+
+    cfg = load_config(tiny_config(tmp_path / "cfg.yaml", gan=False))
+    try:
+        opts = _options(cfg, dataset, tmp_path, mixed_precision=True)
+        trainer = Trainer(cfg, tf.distribute.MirroredStrategy(), opts, steps_per_epoch=1000)
+        video = render_video(8, 32, seed=1)
+        batch = {"source": tf.constant(video[[0, 1]]), "driving": tf.constant(video[[5, 7]])}
+        before = [w.numpy().copy() for w in trainer.models.generator.trainable_weights]
+        assert trainer.models.generator.first.conv.compute_dtype == "float16"
+        for _ in range(12):
+            losses, _ = trainer.train_step(batch)
+            assert all(np.isfinite(float(v)) for v in losses.values())
+        scale = float(trainer.loss_scale.scale.read_value())
+        after = [w.numpy() for w in trainer.models.generator.trainable_weights]
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    assert 1.0 <= scale < 2.0**15  # halved from 2^15 while float16 gradients overflowed
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after))

@@ -50,7 +50,8 @@ class AntiAliasDownsample(keras.layers.Layer):
         p = self.pad
         x = tf.pad(x, [[0, 0], [p, p], [p, p], [0, 0]])
         strides = [1, self.stride, self.stride, 1]
-        return tf.nn.depthwise_conv2d(x, self.kernel, strides=strides, padding="VALID")
+        kernel = tf.cast(self.kernel, x.dtype)  # float16 under mixed precision
+        return tf.nn.depthwise_conv2d(x, kernel, strides=strides, padding="VALID")
 
     def get_config(self):
         cfg = super().get_config()

@@ -71,7 +71,7 @@ def avg_pool_2x2(x: tf.Tensor) -> tf.Tensor:
     Same values as ``tf.nn.avg_pool2d``; written as DEPTHWISE_CONV_2D because XNNPACK runs
     int8 depthwise convolutions but not int8 AVERAGE_POOL_2D (1/4 is exact in int8).
     """
-    kernel = tf.constant(0.25, tf.float32, shape=[2, 2, x.shape[-1], 1])
+    kernel = tf.constant(0.25, x.dtype, shape=[2, 2, x.shape[-1], 1])
     return tf.nn.depthwise_conv2d(x, kernel, strides=[1, 2, 2, 1], padding="VALID")
 
 

@@ -73,6 +73,7 @@ def grid_sample(image: tf.Tensor, grid: tf.Tensor, align_corners: bool = False) 
 
 def _grid_sample(image: tf.Tensor, grid: tf.Tensor, align_corners: bool) -> tf.Tensor:
     height, width, channels = image.shape[1], image.shape[2], image.shape[3]
+    grid = tf.cast(grid, tf.float32)  # coordinates stay float32 under mixed precision
     img_batch = tf.shape(image)[0]
     grid_shape = tf.shape(grid)
     batch = grid_shape[0]
@@ -97,6 +98,7 @@ def _grid_sample(image: tf.Tensor, grid: tf.Tensor, align_corners: bool) -> tf.T
     image_offset = image_offset * tf.cast(img_batch > 1, tf.int32)
     values = tf.gather(table, corner + image_offset)  # (B, N, 4, C)
     weights = tf.concat([wx0 * wy0, wx1 * wy0, wx0 * wy1, wx1 * wy1], axis=-1)
+    weights = tf.cast(weights, values.dtype)
     out = tf.reduce_sum(values * weights[..., None], axis=2)
     out_shape = tf.concat([grid_shape[:-1], [channels]], axis=0)
     return tf.reshape(out, out_shape)

@@ -149,7 +149,7 @@ class VGG19Features:
         x = image * self.scale
         if self.bgr:
             x = x[..., ::-1]
-        return (x - self.mean) / self.std
+        return (x - tf.cast(self.mean, x.dtype)) / tf.cast(self.std, x.dtype)
 
     @staticmethod
     def usable_slices(height: int, width: int) -> int:
@@ -224,14 +224,17 @@ class PerceptualLoss:
             self.slices.append(n)
 
     def __call__(self, prediction: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+        # Prediction and target go through VGG separately: in one concatenated batch the
+        # backward pass would also compute input gradients for the target half.
         total = tf.zeros((), tf.float32)
-        batch = tf.shape(prediction)[0]
-        both = tf.concat([prediction, tf.stop_gradient(target)], axis=0)
-        for level, n in zip(self.pyramid(both), self.slices):
+        target = tf.stop_gradient(target)
+        levels = zip(self.pyramid(prediction), self.pyramid(target), self.slices)
+        for pred_level, target_level, n in levels:
             if n == 0:
                 continue
-            for w, feat in zip(self.weights, self.vgg(level, n)):
+            target_feats = [tf.stop_gradient(f) for f in self.vgg(target_level, n)]
+            for w, feat, ref in zip(self.weights, self.vgg(pred_level, n), target_feats):
                 if w:
-                    diff = feat[:batch] - tf.stop_gradient(feat[batch:])
-                    total += w * tf.reduce_mean(tf.abs(tf.cast(diff, tf.float32)))
+                    diff = tf.cast(feat, tf.float32) - tf.cast(ref, tf.float32)
+                    total += w * tf.reduce_mean(tf.abs(diff))
         return total
