@@ -325,7 +325,9 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    level = logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING
+    # Training reports its strategy, progress and losses in the log.
+    verbose = args.verbose or args.command == "train"
+    level = logging.DEBUG if args.debug else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )

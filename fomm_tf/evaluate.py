@@ -68,3 +68,54 @@ def reconstruction_l1(
     if not videos:
         raise InputError(f"{root}/test: no readable test videos for the reconstruction")
     return {"l1": total / frames, "videos": videos, "frames": frames, "skipped": skipped}
+
+
+def add_evaluate_arguments(parser) -> None:
+    """Flags of ``fomm evaluate``."""
+    parser.add_argument("--config", required=True, help="shipped config name or YAML path")
+    parser.add_argument(
+        "--checkpoint", required=True, help="official .pth.tar or fomm-tf .weights.h5"
+    )
+    parser.add_argument(
+        "--data", required=True, help="dataset root in the official layout (its test/ split)"
+    )
+    parser.add_argument(
+        "--num-videos",
+        type=int,
+        default=None,
+        help="evaluate at most this many test videos (default: the config's "
+        "reconstruction_params.num_videos, else all)",
+    )
+    parser.add_argument(
+        "--max-frames", type=int, default=None, help="read at most this many frames per video"
+    )
+    parser.add_argument(
+        "--align-corners",
+        action="store_true",
+        default=None,
+        help="grid_sample convention of torch <= 1.2 (the published checkpoints)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def run_evaluate(args) -> int:
+    """``fomm evaluate``: the reconstruction L1 of paper Table 3 on a test split."""
+    import json
+    import sys
+
+    from .models import load_models
+
+    models = load_models(args.checkpoint, args.config, align_corners=args.align_corners)
+    num = args.num_videos
+    if num is None:
+        num = (models.config.raw.get("reconstruction_params") or {}).get("num_videos")
+    result = reconstruction_l1(models, args.data, num_videos=num, max_frames=args.max_frames)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(
+            f"reconstruction L1 {result['l1']:.4f} over {result['frames']} frames of "
+            f"{result['videos']} videos ({result['skipped']} unreadable skipped)",
+            file=sys.stdout,
+        )
+    return 0

@@ -259,3 +259,99 @@ def test_tflite_backend_reproduces_the_keras_animation(inputs, official_dir):
     assert a.shape == b.shape == (11, 64, 64, 3)
     # Both went through the same lossy encoder; identical frames encode identically.
     assert float(np.mean(np.abs(a - b))) < 2e-3
+
+
+def test_train_evaluate_animate_chain_through_the_cli(tmp_path):
+    from test_training import tiny_config
+
+    from fomm_tf.data.synthetic import write_dataset
+
+    data = write_dataset(
+        tmp_path / "data", num_train=3, num_test=1, num_frames=5, size=32, layout="mp4"
+    )
+    cfg = tiny_config(tmp_path / "cfg.yaml", gan=False)
+    log_dir = tmp_path / "run"
+    res = fomm(
+        "train",
+        "--config",
+        cfg,
+        "--data",
+        data,
+        "--log-dir",
+        log_dir,
+        "--max-steps",
+        "2",
+        "--vgg19-weights",
+        "random",
+        "--no-progress",
+    )
+    assert res.returncode == 0, res.stderr
+    assert "strategy: MirroredStrategy, replicas: 1" in res.stderr
+    weights = log_dir / "export" / "fomm.weights.h5"
+    assert weights.is_file()
+    res = fomm(
+        "evaluate",
+        "--config",
+        log_dir / "export" / "config.yaml",
+        "--checkpoint",
+        weights,
+        "--data",
+        data,
+        "--json",
+    )
+    assert res.returncode == 0, res.stderr
+    import json
+
+    report = json.loads(res.stdout.strip().splitlines()[-1])
+    assert report["videos"] == 1 and report["frames"] == 5 and 0 < report["l1"] < 1
+    video = next((data / "test").iterdir())
+    res = fomm(
+        "animate",
+        "--config",
+        log_dir / "export" / "config.yaml",
+        "--checkpoint",
+        weights,
+        "--source",
+        tmp_path / "src.png",
+        "--driving",
+        video,
+        "-o",
+        tmp_path / "out.mp4",
+    )
+    assert res.returncode == 2 and "src.png" in last_line(res.stderr)  # no such source yet
+    write_image(tmp_path / "src.png", render_video(1, 32, seed=9)[0])
+    res = fomm(
+        "animate",
+        "--config",
+        log_dir / "export" / "config.yaml",
+        "--checkpoint",
+        weights,
+        "--source",
+        tmp_path / "src.png",
+        "--driving",
+        video,
+        "-o",
+        tmp_path / "out.mp4",
+    )
+    assert res.returncode == 0, res.stderr
+    assert probe_video(tmp_path / "out.mp4")[0] == 5
+
+
+def test_train_on_an_empty_dataset_is_a_one_line_error(tmp_path):
+    (tmp_path / "data" / "train").mkdir(parents=True)
+    res = fomm(
+        "train",
+        "--config",
+        "tiny-64",
+        "--data",
+        tmp_path / "data",
+        "--log-dir",
+        tmp_path / "run",
+        "--max-steps",
+        "1",
+        "--vgg19-weights",
+        "random",
+    )
+    assert res.returncode == 2
+    assert last_line(res.stderr).startswith("fomm: error: ")
+    assert "Traceback" not in res.stderr
