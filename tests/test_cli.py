@@ -305,7 +305,7 @@ def test_train_evaluate_animate_chain_through_the_cli(tmp_path):
     report = json.loads(res.stdout.strip().splitlines()[-1])
     assert report["videos"] == 1 and report["frames"] == 5 and 0 < report["l1"] < 1
     video = next((data / "test").iterdir())
-    res = fomm(
+    animate = [
         "animate",
         "--config",
         log_dir / "export" / "config.yaml",
@@ -317,22 +317,11 @@ def test_train_evaluate_animate_chain_through_the_cli(tmp_path):
         video,
         "-o",
         tmp_path / "out.mp4",
-    )
+    ]
+    res = fomm(*animate)
     assert res.returncode == 2 and "src.png" in last_line(res.stderr)  # no such source yet
     write_image(tmp_path / "src.png", render_video(1, 32, seed=9)[0])
-    res = fomm(
-        "animate",
-        "--config",
-        log_dir / "export" / "config.yaml",
-        "--checkpoint",
-        weights,
-        "--source",
-        tmp_path / "src.png",
-        "--driving",
-        video,
-        "-o",
-        tmp_path / "out.mp4",
-    )
+    res = fomm(*animate)
     assert res.returncode == 0, res.stderr
     assert probe_video(tmp_path / "out.mp4")[0] == 5
 
