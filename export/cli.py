@@ -123,7 +123,12 @@ def run_export(args: argparse.Namespace) -> int:
 
 def add_bench_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Options of ``fomm bench``."""
-    parser.add_argument("--backend", default="keras", metavar="{keras,tflite}")
+    parser.add_argument(
+        "--backend",
+        default="keras",
+        metavar="{keras,tflite}",
+        help="time the Keras networks (default) or the TFLite graphs of --model-dir",
+    )
     parser.add_argument("--model-dir", help="an export directory (--backend tflite)")
     parser.add_argument(
         "--config",

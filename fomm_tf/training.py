@@ -193,7 +193,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="split the CPU into N logical devices (testing distribution)",
     )
-    parser.add_argument("--keep-checkpoints", type=int, default=3)
+    parser.add_argument(
+        "--keep-checkpoints",
+        type=int,
+        default=3,
+        help="how many of the newest checkpoints to keep in LOG_DIR/checkpoints (default 3)",
+    )
     parser.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress bar"
     )

@@ -344,3 +344,18 @@ def test_train_on_an_empty_dataset_is_a_one_line_error(tmp_path):
     assert res.returncode == 2
     assert last_line(res.stderr).startswith("fomm: error: ")
     assert "Traceback" not in res.stderr
+
+
+def test_every_flag_of_every_command_has_help():
+    import argparse
+
+    from fomm_tf.cli import build_parser
+
+    missing = []
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                missing += [
+                    f"{name} {a.option_strings or a.dest}" for a in sub._actions if not a.help
+                ]
+    assert not missing
