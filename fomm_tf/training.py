@@ -780,6 +780,10 @@ def train(options: TrainOptions) -> dict:
                 grid = image_grid(local, trainer.local_visuals(visuals))
                 with writer.as_default():
                     summary_image("source|driving|prediction|occlusion", grid, step)
+                if chief:  # also a PNG, for a look without TensorBoard
+                    from .media import write_image
+
+                    write_image(log_dir / "samples" / f"step-{step:07d}.png", grid)
             if options.eval_every and step % options.eval_every == 0 and chief:
                 _evaluate(trainer, data, eval_videos, writer, step)
             if step % ckpt_every == 0 or step == total_steps:

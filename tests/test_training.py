@@ -96,6 +96,8 @@ def test_train_then_resume_equals_uninterrupted_training(tmp_path, dataset):
     assert exported["model_params"]["generator_params"]["block_expansion"] == 8
     assert (tmp_path / "a" / "export" / "discriminator.weights.h5").is_file()
     assert list((tmp_path / "a" / "tensorboard").glob("events.out.tfevents.*"))
+    samples = sorted((tmp_path / "a" / "samples").glob("step-*.png"))
+    assert samples and samples[0].name == "step-0000001.png"
 
 
 def test_thirty_steps_on_one_batch_lower_the_loss(tmp_path, dataset):
