@@ -283,3 +283,40 @@ def test_bfloat16_storage_is_widened_to_float32(tmp_path, fake_torch):
 
     assert out["w"].dtype == np.float32
     np.testing.assert_array_equal(out["w"], values.reshape(2, 2))
+
+
+def test_full_training_checkpoint_loads_ignoring_extra_entries(tmp_path, fake_torch, zip_weights):
+    """Published checkpoints also hold the discriminator, optimizers and the epoch."""
+    import fomm_tf
+
+    rebuild = fake_torch._utils._rebuild_tensor_v2
+    storages: dict[str, bytes] = {}
+
+    def tensor(arr: np.ndarray) -> _FakeTensor:
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
+        key = str(len(storages))
+        storages[key] = arr.tobytes()
+        stride = tuple(s // 4 for s in arr.strides)
+        return _FakeTensor(
+            rebuild, _FakeStorage(key, fake_torch.FloatStorage, arr.size), 0, arr.shape, stride
+        )
+
+    nets = {
+        part: collections.OrderedDict(
+            (k, tensor(v)) for k, v in zip_weights[part].items() if v.dtype == np.float32
+        )
+        for part in ("kp_detector", "generator")
+    }
+    extra = {
+        "discriminator": collections.OrderedDict(w=tensor(np.ones((2, 3), np.float32))),
+        "optimizer_generator": {"state": {}, "param_groups": [{"lr": 2e-4, "betas": (0.5, 0.999)}]},
+        "epoch": 99,
+    }
+    path = _zip_checkpoint(
+        tmp_path / "full.pth.tar", _torch_like_pickle({**nets, **extra}), storages
+    )
+    fixture = DATA / "checkpoint.pth.tar"
+    a = fomm_tf.load_official(path, DATA / "config.yaml")
+    b = fomm_tf.load_official(fixture, DATA / "config.yaml")
+    for wa, wb in zip(a.bundle().weights, b.bundle().weights):
+        np.testing.assert_array_equal(wa.numpy(), wb.numpy())
