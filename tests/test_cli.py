@@ -35,6 +35,14 @@ def last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+def assert_one_line_error(res, name: str) -> None:
+    """Exit 2, the last stderr line a ``fomm: error:`` naming ``name``, no traceback."""
+    assert res.returncode == 2
+    assert last_line(res.stderr).startswith("fomm: error: ")
+    assert name in last_line(res.stderr)
+    assert "Traceback" not in res.stderr
+
+
 def test_animate_writes_a_playable_video_with_the_drivers_frames_and_fps(inputs, official_dir):
     out = inputs / "result.mp4"
     # tiny-64 has the fixture's network widths and a 64x64 frame shape.
@@ -78,10 +86,7 @@ def test_truncated_driving_video_is_one_line_error_and_leaves_no_output(inputs, 
         "-o",
         out,
     )
-    assert res.returncode == 2
-    assert last_line(res.stderr).startswith("fomm: error: ")
-    assert "truncated.mp4" in last_line(res.stderr)
-    assert "Traceback" not in res.stderr
+    assert_one_line_error(res, "truncated.mp4")
     assert not out.exists()
     assert not [p for p in inputs.iterdir() if p.name.startswith(".tmp-")]
 
@@ -102,10 +107,7 @@ def test_text_file_named_png_is_one_line_error(inputs):
         "-o",
         out,
     )
-    assert res.returncode == 2
-    assert last_line(res.stderr).startswith("fomm: error: ")
-    assert "fake.png" in last_line(res.stderr)
-    assert "Traceback" not in res.stderr
+    assert_one_line_error(res, "fake.png")
     assert not out.exists()
 
 

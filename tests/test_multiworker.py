@@ -4,10 +4,9 @@ import json
 import os
 import socket
 import subprocess
-import sys
 
 import numpy as np
-from test_training import ROOT, tiny_config
+from test_training import ROOT, tiny_config, train_cmd
 
 from fomm_tf.config import load_config
 from fomm_tf.models import load_models
@@ -41,23 +40,7 @@ def test_two_workers_train_two_steps_and_agree_on_the_weights(tmp_path):
             TF_CPP_MIN_LOG_LEVEL="3",
             PYTHONPATH=str(ROOT),
         )
-        cmd = [
-            sys.executable,
-            str(ROOT / "train_tf.py"),
-            "--config",
-            str(cfg),
-            "--data",
-            str(data),
-            "--log-dir",
-            str(log_dir),
-            "--max-steps",
-            "2",
-            "--seed",
-            "1",
-            "--vgg19-weights",
-            "random",
-            "--no-progress",
-        ]
+        cmd = train_cmd(cfg, data, log_dir, "--max-steps", "2", "--seed", "1")
         procs.append(
             subprocess.Popen(
                 cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env

@@ -71,6 +71,24 @@ def _env() -> dict:
     return env
 
 
+def train_cmd(config: Path, data: Path, log_dir: Path, *extra: str) -> list[str]:
+    """``python train_tf.py`` on a test dataset, random VGG19, no progress bar."""
+    return [
+        sys.executable,
+        str(ROOT / "train_tf.py"),
+        "--config",
+        str(config),
+        "--data",
+        str(data),
+        "--log-dir",
+        str(log_dir),
+        "--vgg19-weights",
+        "random",
+        "--no-progress",
+        *extra,
+    ]
+
+
 def test_train_then_resume_equals_uninterrupted_training(tmp_path, dataset):
     from fomm_tf.training import train
 
@@ -141,23 +159,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, dataset, mo
 
 def test_two_replicas_train_a_step_with_finite_losses(tmp_path, dataset):
     cfg = tiny_config(tmp_path / "cfg.yaml")
-    cmd = [
-        sys.executable,
-        str(ROOT / "train_tf.py"),
-        "--config",
-        str(cfg),
-        "--data",
-        str(dataset),
-        "--log-dir",
-        str(tmp_path / "run"),
-        "--max-steps",
-        "1",
-        "--vgg19-weights",
-        "random",
-        "--cpu-replicas",
-        "2",
-        "--no-progress",
-    ]
+    cmd = train_cmd(cfg, dataset, tmp_path / "run", "--max-steps", "1", "--cpu-replicas", "2")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = [ln for ln in proc.stderr.splitlines() if " INFO " in ln or " WARNING " in ln]
@@ -171,23 +173,7 @@ def test_two_replicas_train_a_step_with_finite_losses(tmp_path, dataset):
 def test_sigkill_mid_training_resumes_from_the_last_checkpoint(tmp_path, dataset):
     cfg = tiny_config(tmp_path / "cfg.yaml", gan=False)
     log_dir = tmp_path / "run"
-    cmd = [
-        sys.executable,
-        str(ROOT / "train_tf.py"),
-        "--config",
-        str(cfg),
-        "--data",
-        str(dataset),
-        "--log-dir",
-        str(log_dir),
-        "--max-steps",
-        "1000",
-        "--checkpoint-every",
-        "2",
-        "--vgg19-weights",
-        "random",
-        "--no-progress",
-    ]
+    cmd = train_cmd(cfg, dataset, log_dir, "--max-steps", "1000", "--checkpoint-every", "2")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
     deadline = time.monotonic() + 180
     try:
@@ -203,16 +189,7 @@ def test_sigkill_mid_training_resumes_from_the_last_checkpoint(tmp_path, dataset
     latest = tf.train.latest_checkpoint(str(log_dir / "checkpoints"))
     step = int(latest.rsplit("-", 1)[1])
     resume = subprocess.run(
-        cmd[:-7]
-        + [
-            "--max-steps",
-            str(step + 1),
-            "--checkpoint-every",
-            "2",
-            "--vgg19-weights",
-            "random",
-            "--no-progress",
-        ],
+        train_cmd(cfg, dataset, log_dir, "--max-steps", str(step + 1), "--checkpoint-every", "2"),
         capture_output=True,
         text=True,
         timeout=240,
