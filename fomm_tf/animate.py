@@ -178,5 +178,5 @@ class Animator:
 
     def best_initial_frame(self, source: np.ndarray, kp_all: KpDict) -> int:
         """The driving frame whose keypoint layout best matches the source's."""
-        kp_source = self.backend.prepare(np.asarray(source, np.float32)[None])
+        kp_source = self.backend.kp(np.asarray(source, np.float32)[None])  # keypoints only
         return best_frame(kp_source["value"][0], kp_all["value"])
