@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 import yaml
 
 import fomm_tf
@@ -189,3 +190,30 @@ def test_generator_without_dense_motion_decodes_the_source():
     kp = {"value": np.zeros((1, 2, 2), np.float32)}
     out = gen(x, kp_source=kp, kp_driving=kp)
     assert set(out) == {"prediction"}
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_up_block_equals_upsample_then_conv(training):
+    """The parity-split up block matches nearest ×2 upsampling + 3×3 conv + BN + ReLU."""
+    from fomm_tf.layers.blocks import SameBlock2d, UpBlock2d
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(2, 5, 7, 3)).astype(np.float32)
+    up_block, ref_block = UpBlock2d(4), SameBlock2d(4)
+    up_block(x)
+    ref_block(np.repeat(np.repeat(x, 2, axis=1), 2, axis=2))
+    for v, r in zip(up_block.weights, ref_block.weights):
+        value = rng.normal(size=v.shape).astype(np.float32)
+        if "variance" in v.path:
+            value = np.abs(value) + 0.1
+        v.assign(value)
+        r.assign(value)
+    x_up = np.repeat(np.repeat(x, 2, axis=1), 2, axis=2)
+    expected = ref_block(x_up, training=training)
+    np.testing.assert_allclose(up_block(x, training=training), expected, rtol=1e-4, atol=1e-5)
+    # Unknown spatial size (a traced graph with None dimensions) gives the same values.
+    dynamic = tf.function(
+        lambda t: up_block(t, training=training),
+        input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)],
+    )
+    np.testing.assert_allclose(dynamic(x), expected, rtol=1e-4, atol=1e-5)
