@@ -193,12 +193,14 @@ def test_generator_without_dense_motion_decodes_the_source():
 
 
 @pytest.mark.parametrize("training", [False, True])
-def test_up_block_equals_upsample_then_conv(training):
+@pytest.mark.parametrize("size", [(5, 7), (32, 33)])  # plain path below PARITY_MIN_PIXELS
+def test_up_block_equals_upsample_then_conv(training, size):
     """The parity-split up block matches nearest ×2 upsampling + 3×3 conv + BN + ReLU."""
-    from fomm_tf.layers.blocks import SameBlock2d, UpBlock2d
+    from fomm_tf.layers.blocks import PARITY_MIN_PIXELS, SameBlock2d, UpBlock2d
 
+    assert 5 * 7 < PARITY_MIN_PIXELS <= 32 * 33  # one size on each path
     rng = np.random.default_rng(4)
-    x = rng.normal(size=(2, 5, 7, 3)).astype(np.float32)
+    x = rng.normal(size=(2, *size, 3)).astype(np.float32)
     up_block, ref_block = UpBlock2d(4), SameBlock2d(4)
     up_block(x)
     ref_block(np.repeat(np.repeat(x, 2, axis=1), 2, axis=2))
@@ -211,7 +213,8 @@ def test_up_block_equals_upsample_then_conv(training):
     x_up = np.repeat(np.repeat(x, 2, axis=1), 2, axis=2)
     expected = ref_block(x_up, training=training)
     np.testing.assert_allclose(up_block(x, training=training), expected, rtol=1e-4, atol=1e-5)
-    # Unknown spatial size (a traced graph with None dimensions) gives the same values.
+    # Unknown spatial size (a traced graph with None dimensions: the parity path whatever
+    # the size) gives the same values.
     dynamic = tf.function(
         lambda t: up_block(t, training=training),
         input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)],

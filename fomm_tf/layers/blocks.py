@@ -139,11 +139,18 @@ def upsample_conv_phases(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor) -> tf
     return tf.concat(parts, axis=-1) + tf.tile(bias, [4])
 
 
+# Below this many input pixels an up block convolves the upsampled tensor (see UpBlock2d).
+PARITY_MIN_PIXELS = 32 * 32
+
+
 class UpBlock2d(SameBlock2d):
     """Nearest ×2 upsampling → Conv → BN → ReLU (official ``UpBlock2d``).
 
-    With the official 3×3 kernel it runs as :func:`upsample_conv_phases` (same weights, 4/9 of
-    the work). In inference the batch norm (per channel, so it commutes with the pixel
+    With the official 3×3 kernel and an input of at least :data:`PARITY_MIN_PIXELS` pixels it
+    runs as :func:`upsample_conv_phases` (same weights, 4/9 of the work). Smaller inputs (the
+    hourglass levels at 2×2 … 16×16, where the widest kernels sit) keep the plain path: there
+    the work is small, and a frozen graph would store the 16/9 larger 2×2 parity kernel. In
+    inference the batch norm (per channel, so it commutes with the pixel
     shuffle) and the ReLU are applied before the shuffle, where a converter folds them into
     the convolution; in training the batch norm sees the shuffled tensor, for its statistics.
     """
@@ -155,7 +162,9 @@ class UpBlock2d(SameBlock2d):
         self.norm.build((*up, self.out_features))
 
     def call(self, x, training=False):
-        if (self.kernel_size, self.padding) != (3, 1):
+        h, w = x.shape[1], x.shape[2]
+        small = h is not None and w is not None and h * w < PARITY_MIN_PIXELS
+        if small or (self.kernel_size, self.padding) != (3, 1):
             return super().call(upsample_nearest_2x(x), training=training)
         kernel = tf.cast(self.conv.kernel, x.dtype)
         phases = upsample_conv_phases(x, kernel, tf.cast(self.conv.bias, x.dtype))
