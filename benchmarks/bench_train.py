@@ -6,7 +6,7 @@ the same step ``fomm train`` runs, on a fixed in-memory batch (no data loading).
 
 Each case runs in its own process so its peak RSS is its own. Usage::
 
-    python benchmarks/bench_train.py [--steps 5] [--cases small,small-gan,vox-256]
+    python benchmarks/bench_train.py [--steps 7] [--cases small,small-gan,vox-256]
 """
 
 from __future__ import annotations
@@ -30,26 +30,12 @@ CASES = {
 REFERENCE = {"small": 5.4, "small-gan": 5.7, "vox-256": 51.0}  # official PyTorch, matmuls
 
 
-def matmul_seconds(repeats: int = 10) -> float:
-    import tensorflow as tf
-
-    a = tf.random.uniform((2048, 2048))
-    b = tf.random.uniform((2048, 2048))
-    f = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))
-    f().numpy()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        f().numpy()
-        times.append(time.perf_counter() - t)
-    return sorted(times)[len(times) // 2]
-
-
 def run_case(name: str, steps: int) -> dict:
     import numpy as np
     import tensorflow as tf
 
     from fomm_tf.config import config_from_dict, load_config
+    from fomm_tf.timing import matmul_2048_ms
     from fomm_tf.training import Trainer, TrainOptions, make_strategy
 
     config_name, batch, gan = CASES[name]
@@ -77,15 +63,17 @@ def run_case(name: str, steps: int) -> dict:
     t = time.perf_counter()
     trainer.train_step(data)[0]["perceptual"].numpy()
     first = time.perf_counter() - t
-    times = []
+    # Steps and matmuls interleaved, so both see the same state of a shared machine.
+    times, matmuls = [], []
     for _ in range(steps):
         t = time.perf_counter()
         losses, _ = trainer.train_step(data)
         float(losses["perceptual"])
         times.append(time.perf_counter() - t)
-    step = sorted(times)[len(times) // 2]
-    matmul = matmul_seconds()
-    rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+        if len(times) == 1:  # training's peak, before the matmuls allocate their operands
+            rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+        matmuls.append(matmul_2048_ms(repeats=3) / 1000)
+    step, matmul = float(np.median(times)), float(np.median(matmuls))
     return {
         "case": name,
         "config": config_name,
@@ -101,7 +89,7 @@ def run_case(name: str, steps: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=7)
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
