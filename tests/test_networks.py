@@ -201,16 +201,16 @@ def test_up_block_equals_upsample_then_conv(training, size):
     assert 5 * 7 < PARITY_MIN_PIXELS <= 32 * 33  # one size on each path
     rng = np.random.default_rng(4)
     x = rng.normal(size=(2, *size, 3)).astype(np.float32)
+    x_up = np.repeat(np.repeat(x, 2, axis=1), 2, axis=2)
     up_block, ref_block = UpBlock2d(4), SameBlock2d(4)
     up_block(x)
-    ref_block(np.repeat(np.repeat(x, 2, axis=1), 2, axis=2))
+    ref_block(x_up)
     for v, r in zip(up_block.weights, ref_block.weights):
         value = rng.normal(size=v.shape).astype(np.float32)
         if "variance" in v.path:
             value = np.abs(value) + 0.1
         v.assign(value)
         r.assign(value)
-    x_up = np.repeat(np.repeat(x, 2, axis=1), 2, axis=2)
     expected = ref_block(x_up, training=training)
     np.testing.assert_allclose(up_block(x, training=training), expected, rtol=1e-4, atol=1e-5)
     # Unknown spatial size (a traced graph with None dimensions: the parity path whatever

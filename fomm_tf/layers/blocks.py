@@ -149,10 +149,11 @@ class UpBlock2d(SameBlock2d):
     With the official 3×3 kernel and an input of at least :data:`PARITY_MIN_PIXELS` pixels it
     runs as :func:`upsample_conv_phases` (same weights, 4/9 of the work). Smaller inputs (the
     hourglass levels at 2×2 … 16×16, where the widest kernels sit) keep the plain path: there
-    the work is small, and a frozen graph would store the 16/9 larger 2×2 parity kernel. In
-    inference the batch norm (per channel, so it commutes with the pixel
-    shuffle) and the ReLU are applied before the shuffle, where a converter folds them into
-    the convolution; in training the batch norm sees the shuffled tensor, for its statistics.
+    the work is small, and a frozen graph would store the 16/9 larger 2×2 parity kernel.
+
+    In inference the batch norm (per channel, so it commutes with the pixel shuffle) and the
+    ReLU are applied before the shuffle, where a converter folds them into the convolution; in
+    training the batch norm sees the shuffled tensor, for its batch statistics.
     """
 
     def build(self, input_shape):
