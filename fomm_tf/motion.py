@@ -6,6 +6,8 @@ or arrays. A source or initial-driving batch of 1 is broadcast over a batch of d
 
 from __future__ import annotations
 
+import warnings
+
 import cv2
 import numpy as np
 import tensorflow as tf
@@ -14,16 +16,60 @@ from .dense_motion import inverse_2x2
 
 
 def hull_area(points_xy: np.ndarray) -> float:
-    """Area of the convex hull of 2-D points (N, 2)."""
+    """Area of the convex hull of 2-D points (N, 2); 0 for non-finite points."""
     pts = np.asarray(points_xy, dtype=np.float32).reshape(-1, 1, 2)
+    if not np.all(np.isfinite(pts)):
+        return 0.0
     return float(cv2.contourArea(cv2.convexHull(pts)))
 
 
+def keypoint_spread(points_xy: np.ndarray) -> float:
+    """Root-mean-square distance of 2-D points (N, 2) from their mean; 0 if not finite."""
+    pts = np.asarray(points_xy, dtype=np.float64).reshape(-1, 2)
+    if not np.all(np.isfinite(pts)):
+        return 0.0
+    return float(np.sqrt(np.mean(np.sum((pts - pts.mean(axis=0)) ** 2, axis=1))))
+
+
+# A hull (or spread) at most this large, in normalised coordinates, counts as degenerate.
+DEGENERATE_AREA = 1e-6
+DEGENERATE_SPREAD = 1e-4
+
+
+def movement_scale_rule(src_xy: np.ndarray, drv_xy: np.ndarray) -> tuple[float, str]:
+    """Adapt-scale factor (eq. 14–15) and which rule gave it: ``"area"``, ``"spread"``, ``"one"``.
+
+    1. ``area``: sqrt(hull area of the source keypoints / hull area of the initial driving
+       keypoints), the official rule, when both hulls have area > ``DEGENERATE_AREA``.
+    2. ``spread``: when a hull is degenerate (collinear or coincident keypoints) the ratio of
+       the keypoints' RMS spreads around their mean, when both exceed ``DEGENERATE_SPREAD``
+       (collinear points still have a size).
+    3. ``one``: otherwise (coincident or non-finite keypoints) 1, i.e. no scaling.
+
+    The result is always finite and > 0: a scale of 0 would freeze the animation.
+    """
+    a_s, a_d = hull_area(src_xy), hull_area(drv_xy)
+    if a_s > DEGENERATE_AREA and a_d > DEGENERATE_AREA:
+        return float(np.sqrt(a_s) / np.sqrt(a_d)), "area"
+    r_s, r_d = keypoint_spread(src_xy), keypoint_spread(drv_xy)
+    if r_s > DEGENERATE_SPREAD and r_d > DEGENERATE_SPREAD:
+        return r_s / r_d, "spread"
+    return 1.0, "one"
+
+
 def movement_scale(kp_source: dict, kp_driving_initial: dict) -> float:
-    """sqrt(area(hull(source kp)) / area(hull(initial driving kp))) of batch item 0."""
-    src = hull_area(np.asarray(kp_source["value"])[0])
-    drv = hull_area(np.asarray(kp_driving_initial["value"])[0])
-    return float(np.sqrt(src) / np.sqrt(drv)) if drv > 0 else 1.0
+    """Adapt-scale factor of batch item 0; see :func:`movement_scale_rule` (warns on fallback)."""
+    scale, rule = movement_scale_rule(
+        np.asarray(kp_source["value"])[0], np.asarray(kp_driving_initial["value"])[0]
+    )
+    if rule != "area":
+        warnings.warn(
+            "adapt scale: degenerate keypoint hull (collinear, coincident or non-finite "
+            f"keypoints); using the {rule} rule, scale {scale:.3f}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return scale
 
 
 def normalize_kp(
@@ -40,8 +86,10 @@ def normalize_kp(
     Absolute mode returns ``kp_driving`` unchanged. Relative mode (eq. 14–15) moves the
     source keypoints by the driving motion since the initial frame,
     ``kp_s + s·(kp_d − kp_d0)`` with ``s`` the hull-area scale when ``adapt_movement_scale``
-    (else 1), and, with ``use_relative_jacobian``, ``J = J_d · J_d0⁻¹ · J_s``. ``scale``
-    overrides the computed ``s`` (an animation computes it once).
+    (else 1; see :func:`movement_scale_rule` for degenerate hulls), and, with
+    ``use_relative_jacobian``, ``J = J_d · J_d0⁻¹ · J_s``, where a singular ``J_d0`` has the
+    identity as inverse (so ``J = J_d · J_s``, see :func:`~fomm_tf.dense_motion.inverse_2x2`).
+    ``scale`` overrides the computed ``s`` (an animation computes it once).
     """
     kp_new = dict(kp_driving)
     if not use_relative_movement:
@@ -76,4 +124,4 @@ def best_frame(kp_source_xy: np.ndarray, kp_driving_xy: np.ndarray) -> int:
     """
     ref = _normalised_shape(np.asarray(kp_source_xy))
     dists = [float(np.sum((_normalised_shape(f) - ref) ** 2)) for f in np.asarray(kp_driving_xy)]
-    return int(np.argmin(dists))
+    return int(np.argmin(np.nan_to_num(dists, nan=np.inf)))  # a NaN frame never wins

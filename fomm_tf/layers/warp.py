@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from .guards import finite_or
+
 # Name scope of the numerically sensitive ops (coordinates, soft-argmax, sampling): the
 # int8 TFLite export keeps every op under it in float (``export.convert``). Each island has
 # its own sub-scope (``keep_float/<island>``, see :func:`float_scope`) so its quantization
@@ -83,8 +85,12 @@ def _grid_sample(image: tf.Tensor, grid: tf.Tensor, align_corners: bool) -> tf.T
 
     flat = tf.reshape(grid, [batch, -1, 2])
     gx, gy = tf.split(flat, 2, axis=-1)  # (B, N, 1) each
-    px = tf.clip_by_value(_to_pixels(gx, width, align_corners), -1.5, width + 0.5)
-    py = tf.clip_by_value(_to_pixels(gy, height, align_corners), -1.5, height + 0.5)
+    # NaN coordinates → outside the image (zero contribution) before any index is formed;
+    # ±Inf is clipped there too. Corner indices then always fall inside the padded table.
+    px = tf.clip_by_value(finite_or(_to_pixels(gx, width, align_corners), -1.5), -1.5, width + 0.5)
+    py = tf.clip_by_value(
+        finite_or(_to_pixels(gy, height, align_corners), -1.5), -1.5, height + 0.5
+    )
     x0, y0 = tf.floor(px), tf.floor(py)
     wx1, wy1 = px - x0, py - y0
     wx0, wy0 = 1.0 - wx1, 1.0 - wy1
