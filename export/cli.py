@@ -53,6 +53,27 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
         metavar="VIDEO_OR_DIR",
         help="frames to calibrate and validate on (default: synthetic clips)",
     )
+    parser.add_argument(
+        "--relative",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="motion option recorded in the contract for the apps: relative motion "
+        "(default: the config's animate_params)",
+    )
+    parser.add_argument(
+        "--adapt-scale",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="motion option recorded in the contract: adapt the movement scale "
+        "(default: the config's animate_params)",
+    )
+    parser.add_argument(
+        "--relative-jacobian",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="motion option recorded in the contract: relative Jacobians "
+        "(default: the config's animate_params)",
+    )
     parser.add_argument("--size", type=int, help="frame size N (N×N) instead of the config's")
     parser.add_argument("--seed", type=int, default=0, help="seed of --random-weights")
     parser.add_argument("--threads", type=int, default=None, help="LiteRT threads (validation)")
@@ -79,6 +100,8 @@ def load_for_export(config: str, checkpoint: str | None, size: int | None, seed:
 
 def run_export(args: argparse.Namespace) -> int:
     """``fomm export``: convert, validate, write; prints a one-screen summary."""
+    from fomm_tf.motion import MotionOptions
+
     from .calibration import calibration_clips
     from .exporter import export_models
 
@@ -97,6 +120,11 @@ def run_export(args: argparse.Namespace) -> int:
         "calibration": described,
         "size": args.size,
     }
+    motion = MotionOptions.from_config(models.config.raw).override(
+        relative=args.relative,
+        adapt_movement_scale=args.adapt_scale,
+        relative_jacobian=args.relative_jacobian,
+    )
     contract = export_models(
         models,
         args.out_dir,
@@ -105,6 +133,7 @@ def run_export(args: argparse.Namespace) -> int:
         enforce_floors=not args.random_weights,
         options=options,
         num_threads=args.threads,
+        motion=motion,
     )
     v = contract["validation"]
     print(

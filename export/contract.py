@@ -19,13 +19,14 @@ import numpy as np
 
 from fomm_tf.config import FommConfig
 from fomm_tf.errors import InputError
+from fomm_tf.motion import MotionOptions
 
 from .graphs import GraphFunction
 
 CONTRACT_NAME = "model_contract.json"
 SCHEMA_PATH = Path(__file__).with_name("contract.schema.json")
 FORMAT = "fomm-tf/tflite-contract"
-VERSION = 1
+VERSION = 2  # 2: the `motion` section (options + degenerate-input rules)
 
 #: Value range of each named tensor; ``None`` for an unbounded side.
 RANGES: dict[str, list[float | None]] = {
@@ -105,14 +106,19 @@ def build_contract(
     files: dict[str, bytes],
     quant: str,
     options: dict[str, Any],
+    motion: MotionOptions | None = None,
 ) -> dict:
-    """The contract document (validation figures are added by the exporter)."""
+    """The contract document (validation figures are added by the exporter).
+
+    ``motion``: the motion options the apps must apply (default: the config's
+    ``animate_params``), recorded with the degenerate-input rules as ``motion``.
+    """
     import tensorflow as tf
 
     import fomm_tf
 
     h, w = config.image_size
-    norm = (config.raw.get("animate_params") or {}).get("normalization_params") or {}
+    motion = motion or MotionOptions.from_config(config.raw)
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -133,9 +139,10 @@ def build_contract(
         "postprocessing": {
             "prediction": "NHWC RGB float32 in [0, 1]; uint8 = round(255 * clip(x, 0, 1))",
             "motion": "between kp_detector and generator, normalize the driving keypoints "
-            "(relative motion, eq. 14-15 of the paper) as fomm_tf.motion.normalize_kp",
-            "normalization_params": norm,
+            "(relative motion, eq. 14-15 of the paper) as fomm_tf.motion.normalize_kp, "
+            "with the options and rules of the contract's `motion` section",
         },
+        "motion": motion.to_contract(),
         "graphs": {name: graph_entry(graphs[name], files[name]) for name in graphs},
         "fomm_config": json.loads(json.dumps(config.raw, default=str)),
         "export_options": {
@@ -165,6 +172,11 @@ def read_contract(directory: str | os.PathLike) -> dict:
         raise InputError(f"{path}: unreadable contract ({type(exc).__name__})") from None
     if not isinstance(contract, dict) or contract.get("format") != FORMAT:
         raise InputError(f"{path}: not a fomm-tf TFLite contract")
+    if contract.get("version") != VERSION:
+        raise InputError(
+            f"{path}: contract version {contract.get('version')!r}, this fomm-tf reads version "
+            f"{VERSION}; export the model again"
+        )
     return contract
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from fomm_tf.errors import InputError
 from fomm_tf.models import Models
+from fomm_tf.motion import MotionOptions
 
 from .contract import CONTRACT_NAME, build_contract, write_contract
 from .convert import QUANT_MODES, convert_graph
@@ -159,6 +160,7 @@ def export_models(
     enforce_floors: bool = True,
     options: dict[str, Any] | None = None,
     num_threads: int | None = None,
+    motion: MotionOptions | None = None,
 ) -> dict[str, Any]:
     """Convert, validate and write ``kp_detector``/``source_encoder``/``generator`` ``.tflite``
     and ``model_contract.json`` into ``out_dir`` (replaced atomically).
@@ -172,6 +174,7 @@ def export_models(
             random weights, whose figures are still recorded).
         options: export options recorded verbatim in the contract.
         num_threads: LiteRT threads used for validation.
+        motion: motion options recorded in the contract (default: the config's).
 
     Returns:
         The contract written.
@@ -200,7 +203,7 @@ def export_models(
                 time.perf_counter() - t0,
                 len(flat) / 1e6,
             )
-        contract = build_contract(models.config, graphs, files, quant, options or {})
+        contract = build_contract(models.config, graphs, files, quant, options or {}, motion)
         write_contract(tmp, contract)
         figures = validate(tmp, clips, refs, num_threads=num_threads)
         failures = check_floors(quant, figures)

@@ -213,6 +213,12 @@ class TFLiteAnimator:
         self.cache_keys = [t["name"] for t in graphs["source_encoder"]["outputs"]]
         self.kp_source: dict[str, np.ndarray] | None = None
 
+    def motion_options(self):
+        """The motion options recorded in the contract (what the export was validated for)."""
+        from fomm_tf.motion import MotionOptions
+
+        return MotionOptions.from_contract(self.contract)
+
     def _frames(self, frames01: np.ndarray, what: str) -> np.ndarray:
         frames = np.asarray(frames01, np.float32)
         if frames.ndim == 3:

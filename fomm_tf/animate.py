@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
 from .models import Models
-from .motion import best_frame, movement_scale, normalize_kp
+from .motion import MotionOptions, best_frame, movement_scale, normalize_kp
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +63,10 @@ class KerasBackend:
         self._kp_source = self.models.kp_detector(self._source)
         return {k: v.numpy() for k, v in self._kp_source.items()}
 
+    def motion_options(self) -> MotionOptions:
+        """The model config's motion options (``animate_params``)."""
+        return MotionOptions.from_config(self.models.config.raw)
+
     def _padded(self, fn: Callable, batch: dict | np.ndarray, n: int):
         pad = self.batch_size - n
         if pad > 0:
@@ -81,15 +84,6 @@ class KerasBackend:
         fn = lambda kp: self._gen_fn(self._source, self._cache, self._kp_source, kp)  # noqa: E731
         kp = {k: np.asarray(v, np.float32) for k, v in kp_driving.items()}
         return self._padded(fn, kp, len(kp["value"]))
-
-
-@dataclass
-class MotionOptions:
-    """How driving motion is transferred (sec. 3.4): relative (eq. 14–15) or absolute."""
-
-    relative: bool = True
-    adapt_movement_scale: bool = True
-    relative_jacobian: bool = True
 
 
 class Animator:

@@ -113,9 +113,10 @@ def add_animate_arguments(p: argparse.ArgumentParser) -> None:
         "--relative",
         dest="relative",
         action="store_true",
-        default=True,
+        default=None,
         help="transfer the driving motion relative to its first (or best) frame, "
-        "paper eq. 14-15 (default)",
+        "paper eq. 14-15 (default: the config's animate_params, relative in every "
+        "shipped config; the tflite backend: the export contract's motion options)",
     )
     mode.add_argument(
         "--absolute",
@@ -126,9 +127,18 @@ def add_animate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--adapt-scale",
         action=argparse.BooleanOptionalAction,
-        default=True,
+        default=None,
         help="relative mode: scale the motion by sqrt of the ratio of the keypoints' "
-        "convex hull areas, source over driving (default on)",
+        "convex hull areas, source over driving; a degenerate hull falls back to the ratio "
+        "of keypoint spreads, then to 1 (default: the config's / contract's "
+        "adapt_movement_scale, on in every shipped config)",
+    )
+    p.add_argument(
+        "--relative-jacobian",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="relative mode: also transfer the Jacobians, J_d * inv(J_d0) * J_s (default: "
+        "the config's / contract's use_relative_jacobian, on in every shipped config)",
     )
     p.add_argument(
         "--find-best-frame",
@@ -191,7 +201,7 @@ def run_animate(args) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from .animate import Animator, MotionOptions
+    from .animate import Animator
     from .errors import InputError
     from .media import VideoReader, VideoWriter, fit_frame, read_image
 
@@ -200,7 +210,12 @@ def run_animate(args) -> int:
     size = backend.image_size
     source = fit_frame(source_raw, size)
     reader = VideoReader(args.driving, size=size)
-    options = MotionOptions(relative=args.relative, adapt_movement_scale=args.adapt_scale)
+    options = backend.motion_options().override(
+        relative=args.relative,
+        adapt_movement_scale=args.adapt_scale,
+        relative_jacobian=args.relative_jacobian,
+    )
+    log.info("motion options: %s", options)
     animator = Animator(backend, options)
     initial, kp_all = 0, None
     if args.find_best_frame:

@@ -16,7 +16,7 @@ import tensorflow as tf
 from .config import DenseMotionConfig
 from .layers.antialias import AntiAliasDownsample
 from .layers.blocks import Hourglass, conv2d
-from .layers.guards import nonsingular, sanitize_keypoints
+from .layers.guards import clip_jacobian, regularized_inverse_2x2, sanitize_keypoint_values
 from .layers.warp import float_scope, grid_sample, make_coordinate_grid
 
 
@@ -28,20 +28,12 @@ def kp_to_gaussian(kp_xy: tf.Tensor, height: int, width: int, kp_variance: float
 
 
 def inverse_2x2(m: tf.Tensor) -> tf.Tensor:
-    """Closed-form inverse of (..., 2, 2) matrices (TFLite has no MatrixInverse).
+    """Inverse of (..., 2, 2) matrices; a singular one gives the zero matrix.
 
-    A singular matrix (``|det| ≤ guards.SINGULAR_DET``, or a NaN determinant) has the
-    identity as its defined inverse, so a zero Jacobian leaves the motion around its
-    keypoint a pure translation instead of producing Inf/NaN.
+    See :func:`fomm_tf.layers.guards.regularized_inverse_2x2`: for a zero driving Jacobian the
+    motion around that keypoint collapses onto the source keypoint instead of becoming Inf/NaN.
     """
-    # tf.split/concat rather than unstack/stack: XNNPACK delegates SPLIT and CONCATENATION.
-    a, b, c, d = tf.split(tf.reshape(m, tf.concat([tf.shape(m)[:-2], [4]], 0)), 4, axis=-1)
-    det = a * d - b * c
-    ok = nonsingular(det)
-    inv = tf.concat([d, -b, -c, a], axis=-1) / tf.where(ok, det, tf.ones_like(det))
-    eye = tf.broadcast_to(tf.constant([1.0, 0.0, 0.0, 1.0], inv.dtype), tf.shape(inv))
-    inv = tf.where(tf.broadcast_to(ok, tf.shape(inv)), inv, eye)
-    return tf.reshape(inv, tf.shape(m))
+    return regularized_inverse_2x2(m)
 
 
 def sparse_motions(kp_source: dict, kp_driving: dict, height: int, width: int) -> tf.Tensor:
@@ -69,6 +61,16 @@ def sparse_motions(kp_source: dict, kp_driving: dict, height: int, width: int) -
     identity = tf.broadcast_to(grid[None, :, :, None, :], [batch, height, width, 1, 2])
     moved = tf.broadcast_to(moved, tf.concat([[batch], tf.shape(moved)[1:]], 0))
     return tf.concat([identity, moved], axis=3)
+
+
+def _guarded(kp_source: dict, kp_driving: dict) -> tuple[dict, dict]:
+    """Both keypoint dicts with finite, bounded values and clipped Jacobians (see guards)."""
+    src, drv = dict(kp_source), dict(kp_driving)
+    src["value"], drv["value"] = sanitize_keypoint_values(kp_source["value"], kp_driving["value"])
+    for kp in (src, drv):
+        if "jacobian" in kp:
+            kp["jacobian"] = clip_jacobian(kp["jacobian"])
+    return src, drv
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
@@ -154,7 +156,7 @@ class DenseMotionNetwork(keras.Model):
         h, w, c = small.shape[1], small.shape[2], small.shape[3]
         k1 = self.cfg.num_kp + 1
         with float_scope("sparse_motion"):  # keypoint coordinates → K+1 motions
-            kp_source, kp_driving = sanitize_keypoints(kp_source), sanitize_keypoints(kp_driving)
+            kp_source, kp_driving = _guarded(kp_source, kp_driving)
             motions = sparse_motions(kp_source, kp_driving, h, w)  # (B, h, w, K+1, 2)
         deformed = grid_sample(small, motions, self.align_corners)  # (B, h, w, K+1, C)
         with float_scope("heatmap_gaussians"):  # keypoint Gaussians, joined to the warps

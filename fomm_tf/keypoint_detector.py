@@ -10,7 +10,6 @@ import tensorflow as tf
 from .config import KeypointDetectorConfig
 from .layers.antialias import AntiAliasDownsample
 from .layers.blocks import Hourglass, conv2d
-from .layers.guards import finite_or
 from .layers.warp import float_scope, make_coordinate_grid
 
 
@@ -116,13 +115,10 @@ class KeypointDetector(keras.Model):
             grid = tf.reshape(make_coordinate_grid(h, w), [1, h * w, 1, 2])
             # A weighted sum, not a matmul: a matmul turns the grid into FULLY_CONNECTED
             # weights, which dynamic-range TFLite export would quantize to int8.
-            value = tf.reduce_sum(heatmap * grid, axis=1)  # (B, K, 2)
-            # A NaN frame gives NaN heatmaps: its keypoints fall back to the centre.
-            out = {"value": finite_or(value, 0.0)}
+            out = {"value": tf.reduce_sum(heatmap * grid, axis=1)}  # (B, K, 2)
         if maps is not None:
             with float_scope("jacobian_average"):
                 maps = tf.reshape(maps, [-1, h * w, self.num_jacobian_maps, 4])
                 jac = tf.reduce_sum(heatmap * maps, axis=1)  # (B, K, 4)
-                jac = finite_or(jac, tf.constant([1.0, 0.0, 0.0, 1.0]))  # NaN → identity
                 out["jacobian"] = tf.reshape(jac, [-1, k, 2, 2])
         return out

@@ -7,12 +7,76 @@ or arrays. A source or initial-driving batch of 1 is broadcast over a batch of d
 from __future__ import annotations
 
 import warnings
+from dataclasses import asdict, dataclass, replace
 
 import cv2
 import numpy as np
 import tensorflow as tf
 
 from .dense_motion import inverse_2x2
+from .layers import guards
+
+
+@dataclass(frozen=True)
+class MotionOptions:
+    """How driving motion is transferred (sec. 3.4): relative (eq. 14–15) or absolute.
+
+    The one source of truth is the config's ``animate_params.normalization_params``
+    (:meth:`from_config`); the CLI's flags override it, and the export contract records the
+    options actually used (:meth:`to_contract`), so the CLI and the apps apply one rule.
+    """
+
+    relative: bool = True
+    adapt_movement_scale: bool = True
+    relative_jacobian: bool = True
+
+    @classmethod
+    def from_config(cls, raw_config: dict | None) -> MotionOptions:
+        """Options from an official-format config dict (``animate_params``)."""
+        norm = ((raw_config or {}).get("animate_params") or {}).get("normalization_params") or {}
+        return cls(
+            relative=bool(norm.get("use_relative_movement", cls.relative)),
+            adapt_movement_scale=bool(norm.get("adapt_movement_scale", cls.adapt_movement_scale)),
+            relative_jacobian=bool(norm.get("use_relative_jacobian", cls.relative_jacobian)),
+        )
+
+    @classmethod
+    def from_contract(cls, contract: dict) -> MotionOptions:
+        """Options recorded in an export contract's ``motion`` section."""
+        motion = contract["motion"]
+        return cls(
+            **{
+                f: bool(motion[f])
+                for f in ("relative", "adapt_movement_scale", "relative_jacobian")
+            }
+        )
+
+    def override(self, **flags: bool | None) -> MotionOptions:
+        """These options with every flag that is not ``None`` replacing its field."""
+        return replace(self, **{k: bool(v) for k, v in flags.items() if v is not None})
+
+    def to_contract(self) -> dict:
+        """The contract's ``motion`` section: the options and the degenerate-input rules."""
+        return {**asdict(self), "rules": motion_rules()}
+
+
+def motion_rules() -> dict:
+    """The numeric rules every implementation (Python, on-device cores) applies alike."""
+    return {
+        "degenerate_area": DEGENERATE_AREA,
+        "degenerate_spread": DEGENERATE_SPREAD,
+        "adapt_scale": "sqrt(hull_area(src) / hull_area(drv0)) when both > degenerate_area; "
+        "else rms_spread(src) / rms_spread(drv0) when both > degenerate_spread; else 1",
+        "singular_det": guards.SINGULAR_DET,
+        "inverse_2x2": "adj(M) * det / (det^2 + singular_det^2): the inverse of a regular "
+        "matrix, zero for a singular one",
+        "relative_jacobian": "J_d * inv(J_d0) * J_s; a keypoint with |det J_d0| <= "
+        "singular_det (or not finite) keeps J_s",
+        "kp_limit": guards.KP_LIMIT,
+        "jacobian_limit": guards.JACOBIAN_LIMIT,
+        "nan_value": 0.0,
+        "nan_coordinate": "outside the image (samples zero)",
+    }
 
 
 def hull_area(points_xy: np.ndarray) -> float:
@@ -87,8 +151,8 @@ def normalize_kp(
     source keypoints by the driving motion since the initial frame,
     ``kp_s + s·(kp_d − kp_d0)`` with ``s`` the hull-area scale when ``adapt_movement_scale``
     (else 1; see :func:`movement_scale_rule` for degenerate hulls), and, with
-    ``use_relative_jacobian``, ``J = J_d · J_d0⁻¹ · J_s``, where a singular ``J_d0`` has the
-    identity as inverse (so ``J = J_d · J_s``, see :func:`~fomm_tf.dense_motion.inverse_2x2`).
+    ``use_relative_jacobian``, ``J = J_d · J_d0⁻¹ · J_s`` (:func:`relative_jacobian`: a singular
+    ``J_d0`` keeps ``J_s``).
     ``scale`` overrides the computed ``s`` (an animation computes it once).
     """
     kp_new = dict(kp_driving)
@@ -101,12 +165,26 @@ def normalize_kp(
     )
     kp_new["value"] = diff * scale + tf.convert_to_tensor(kp_source["value"])
     if use_relative_jacobian and "jacobian" in kp_driving:
-        jac_diff = tf.matmul(
-            kp_driving["jacobian"],
-            inverse_2x2(tf.convert_to_tensor(kp_driving_initial["jacobian"])),
+        kp_new["jacobian"] = relative_jacobian(
+            kp_source["jacobian"], kp_driving["jacobian"], kp_driving_initial["jacobian"]
         )
-        kp_new["jacobian"] = tf.matmul(jac_diff, kp_source["jacobian"])
     return kp_new
+
+
+def relative_jacobian(jac_source, jac_driving, jac_driving_initial) -> tf.Tensor:
+    """Eq. 15's Jacobian ``J_d · J_d0⁻¹ · J_s`` per keypoint, (B, K, 2, 2).
+
+    A keypoint whose initial driving Jacobian is singular (``|det J_d0| ≤ SINGULAR_DET``, or
+    not finite) has no defined relative change: it keeps the source Jacobian ``J_s``.
+    """
+    j_s = tf.convert_to_tensor(jac_source, tf.float32)
+    j_d = tf.convert_to_tensor(jac_driving, tf.float32)
+    j_d0 = tf.convert_to_tensor(jac_driving_initial, tf.float32)
+    relative = tf.matmul(tf.matmul(j_d, inverse_2x2(j_d0)), j_s)
+    det = tf.linalg.det(j_d0)
+    regular = tf.logical_and(tf.abs(det) > guards.SINGULAR_DET, tf.math.is_finite(det))
+    regular = tf.broadcast_to(regular[..., None, None], tf.shape(relative))
+    return tf.where(regular, relative, tf.broadcast_to(j_s, tf.shape(relative)))
 
 
 def _normalised_shape(kp_xy: np.ndarray) -> np.ndarray:

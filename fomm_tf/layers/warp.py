@@ -83,14 +83,13 @@ def _grid_sample(image: tf.Tensor, grid: tf.Tensor, align_corners: bool) -> tf.T
     hp, wp = height + 2 * _PAD, width + 2 * _PAD
     table = tf.reshape(padded, [-1, channels])
 
-    flat = tf.reshape(grid, [batch, -1, 2])
+    # NaN coordinates → far outside the image (zero contribution) before any index is
+    # formed; ±Inf and far-out values are clipped to the zero border, so corner indices
+    # always fall inside the padded table.
+    flat = finite_or(tf.reshape(grid, [batch, -1, 2]), -4.0)
     gx, gy = tf.split(flat, 2, axis=-1)  # (B, N, 1) each
-    # NaN coordinates → outside the image (zero contribution) before any index is formed;
-    # ±Inf is clipped there too. Corner indices then always fall inside the padded table.
-    px = tf.clip_by_value(finite_or(_to_pixels(gx, width, align_corners), -1.5), -1.5, width + 0.5)
-    py = tf.clip_by_value(
-        finite_or(_to_pixels(gy, height, align_corners), -1.5), -1.5, height + 0.5
-    )
+    px = tf.clip_by_value(_to_pixels(gx, width, align_corners), -1.5, width + 0.5)
+    py = tf.clip_by_value(_to_pixels(gy, height, align_corners), -1.5, height + 0.5)
     x0, y0 = tf.floor(px), tf.floor(py)
     wx1, wy1 = px - x0, py - y0
     wx0, wy0 = 1.0 - wx1, 1.0 - wy1
