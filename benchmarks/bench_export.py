@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
 
     models = load_for_export(args.config, None, None)
-    clips, described = calibration_clips(None, models.config.image_size)
+    clips, held_out, described = calibration_clips(None, models.config.image_size)
     rows = []
     for quant in QUANT_MODES:
         t0 = time.perf_counter()
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                     "size": None,
                 },
                 num_threads=args.threads,
+                validation_clips=held_out,
             )
         export_s = time.perf_counter() - t0
         result = bench_tflite(Path(args.out) / quant, frames=args.frames, threads=args.threads)

@@ -51,7 +51,8 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     parser.add_argument(
         "--calibration",
         metavar="VIDEO_OR_DIR",
-        help="frames to calibrate and validate on (default: synthetic clips)",
+        help="video or frame folder: its first half calibrates int8, its second half "
+        "validates (default: synthetic clips, validated on identities calibration never saw)",
     )
     parser.add_argument(
         "--relative",
@@ -112,7 +113,7 @@ def run_export(args: argparse.Namespace) -> int:
     if args.size is not None and args.size % 64:
         raise InputError(f"--size {args.size}: must be a multiple of 64")
     models = load_for_export(args.config, args.checkpoint, args.size, args.seed)
-    clips, described = calibration_clips(args.calibration, models.config.image_size)
+    clips, held_out, described = calibration_clips(args.calibration, models.config.image_size)
     options = {
         "config": str(args.config),
         "checkpoint": None if args.random_weights else str(args.checkpoint),
@@ -134,6 +135,7 @@ def run_export(args: argparse.Namespace) -> int:
         options=options,
         num_threads=args.threads,
         motion=motion,
+        validation_clips=held_out,
     )
     v = contract["validation"]
     print(

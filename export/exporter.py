@@ -161,6 +161,7 @@ def export_models(
     options: dict[str, Any] | None = None,
     num_threads: int | None = None,
     motion: MotionOptions | None = None,
+    validation_clips: Sequence[np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Convert, validate and write ``kp_detector``/``source_encoder``/``generator`` ``.tflite``
     and ``model_contract.json`` into ``out_dir`` (replaced atomically).
@@ -169,12 +170,14 @@ def export_models(
         models: the Keras networks (their config's ``image_size`` fixes the graph shapes).
         out_dir: target directory; an existing earlier export there is replaced.
         quant: one of :data:`export.convert.QUANT_MODES`.
-        clips: calibration/validation clips, each (T, H, W, C) float32 in [0, 1].
+        clips: calibration clips, each (T, H, W, C) float32 in [0, 1].
         enforce_floors: raise :class:`InputError` when validation misses its floor (off for
             random weights, whose figures are still recorded).
         options: export options recorded verbatim in the contract.
         num_threads: LiteRT threads used for validation.
         motion: motion options recorded in the contract (default: the config's).
+        validation_clips: held-out clips the recorded accuracy figures are measured on
+            (``None``: the calibration clips, and the contract says so).
 
     Returns:
         The contract written.
@@ -186,8 +189,10 @@ def export_models(
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     graphs = build_graphs(models)
-    refs = keras_reference(models, clips)
-    feeds = calibration_feeds(clips, refs) if quant == "int8" else {}
+    held_out = validation_clips is not None
+    validation_clips = list(validation_clips) if held_out else list(clips)
+    feeds = calibration_feeds(clips, keras_reference(models, clips)) if quant == "int8" else {}
+    refs = keras_reference(models, validation_clips)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
         files = {}
@@ -205,7 +210,8 @@ def export_models(
             )
         contract = build_contract(models.config, graphs, files, quant, options or {}, motion)
         write_contract(tmp, contract)
-        figures = validate(tmp, clips, refs, num_threads=num_threads)
+        figures = validate(tmp, validation_clips, refs, num_threads=num_threads)
+        figures["held_out"] = held_out  # measured on clips calibration never saw
         failures = check_floors(quant, figures)
         figures.update(
             psnr_floor_db=PSNR_FLOOR_DB[quant],

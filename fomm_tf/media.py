@@ -55,6 +55,7 @@ __all__ = [
     "VideoWriter",
     "atomic_path",
     "fit_frame",
+    "list_frame_files",
     "probe_video",
     "read_image",
     "to_uint8",
@@ -115,6 +116,19 @@ def _one_line(text: str, limit: int = 300) -> str:
 def _natural_key(name: str) -> list[Any]:
     """Sort key that orders ``frame2.png`` before ``frame10.png``."""
     return [int(tok) if tok.isdigit() else tok.lower() for tok in re.split(r"(\d+)", name)]
+
+
+def list_frame_files(folder: PathLike) -> list[Path]:
+    """The frame images of a folder in natural order (``2.png`` before ``10.png``).
+
+    The one listing every reader of frame folders uses (animate, training, evaluation).
+    """
+    files = (
+        f
+        for f in Path(folder).iterdir()
+        if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")
+    )
+    return sorted(files, key=lambda f: _natural_key(f.name))
 
 
 def _as_rgb01(img: np.ndarray, source: str) -> np.ndarray:
@@ -250,15 +264,18 @@ def fit_frame(frame: np.ndarray, size: int | tuple[int, int]) -> np.ndarray:
         float32 array of shape ``(height, width, 3)``.
     """
     th, tw = _normalize_size(size)
-    img = _as_rgb01(frame, "frame")
-    h, w = img.shape[:2]
+    frame = np.asarray(frame)
+    if frame.ndim < 2:
+        raise InputError(f"frame: expected an image array, got shape {frame.shape}")
+    h, w = frame.shape[:2]
     target_ratio = tw / th
     if w / h > target_ratio:  # too wide: crop columns
         cw, ch = max(1, min(w, round(h * target_ratio))), h
     else:  # too tall: crop rows
         cw, ch = w, max(1, min(h, round(w / target_ratio)))
     y0, x0 = (h - ch) // 2, (w - cw) // 2
-    img = img[y0 : y0 + ch, x0 : x0 + cw]
+    # Crop before converting to float: a large frame is converted only where it is kept.
+    img = _as_rgb01(frame[y0 : y0 + ch, x0 : x0 + cw], "frame")
     if (ch, cw) != (th, tw):
         interp = cv2.INTER_AREA if ch * cw >= th * tw else cv2.INTER_CUBIC
         img = cv2.resize(img, (tw, th), interpolation=interp)
@@ -384,7 +401,7 @@ class _FfmpegDecoder:
     a silently shortened video.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, filters: str | None = None) -> None:
         import imageio_ffmpeg
 
         self.path = path
@@ -398,6 +415,7 @@ class _FfmpegDecoder:
             os.path.abspath(path),  # absolute: a name like "a:b.mp4" is not a protocol
             "-map",
             "0:v:0",
+            *(["-vf", filters] if filters else []),
             "-fps_mode",
             "passthrough",
             "-f",
@@ -559,20 +577,15 @@ class VideoReader:
         self._active: set[Generator[np.ndarray, None, None]] = set()
         self._pending: tuple[np.ndarray, Generator[np.ndarray, None, None]] | None = None
         self._files: list[Path] = []
+        self._filters: str | None = None
+        self._ffmpeg_source_size: tuple[int, int] | None = None
 
         p = self.path
         if not p.exists():
             raise InputError(f"{p}: no such file or folder")
         if p.is_dir():
             self._kind = "frames"
-            self._files = sorted(
-                (
-                    f
-                    for f in p.iterdir()
-                    if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith(".")
-                ),
-                key=lambda f: _natural_key(f.name),
-            )
+            self._files = list_frame_files(p)
             if not self._files:
                 raise InputError(f"{p}: folder holds no {'/'.join(IMAGE_SUFFIXES)} frames")
             self.num_frames = len(self._files)
@@ -595,7 +608,10 @@ class VideoReader:
             source.close()
             raise
         self._pending = (first, source)
-        self.source_size: tuple[int, int] = (int(first.shape[0]), int(first.shape[1]))
+        self.source_size: tuple[int, int] = self._ffmpeg_source_size or (
+            int(first.shape[0]),
+            int(first.shape[1]),
+        )
         self.frame_size: tuple[int, int] = self.size or self.source_size
         logger.debug(
             "opened %s (%s): %s frames at %.3g fps, %dx%d",
@@ -608,6 +624,33 @@ class VideoReader:
         )
 
     # -- sources: each yields raw decoded arrays (uint8 or float), converted in __iter__
+
+    def _probe_ffmpeg(self) -> None:
+        """Read the stream header once and choose the decoder's ffmpeg filters.
+
+        - ``fps=<average rate>``: frames come out at a constant rate with the container's
+          duration, so a variable-frame-rate clip (phones) is resampled instead of drifting;
+          for a constant-rate file it passes every frame through unchanged.
+        - when ``size`` is given and the source is larger in both dimensions: the centre crop
+          and the area downscale of :func:`fit_frame` run inside ffmpeg, so a 4K driver is
+          never piped or converted to float at full resolution.
+        """
+        probe = _FfmpegDecoder(self.path)
+        probe.close()
+        filters = []
+        if probe.fps:
+            self.fps = probe.fps
+            filters.append(f"fps={probe.fps:.6g}")
+            if probe.duration:
+                self.num_frames = max(1, round(probe.duration * probe.fps))
+        self._ffmpeg_source_size = (probe.height, probe.width)
+        if self.size is not None and probe.height > self.size[0] and probe.width > self.size[1]:
+            th, tw = self.size
+            filters.append(
+                f"crop=trunc(min(iw\\,ih*{tw}/{th})):trunc(min(ih\\,iw*{th}/{tw})),"
+                f"scale={tw}:{th}:flags=area"
+            )
+        self._filters = ",".join(filters) or None
 
     def _read_gif_meta(self) -> None:
         import imageio.v3 as iio
@@ -623,13 +666,9 @@ class VideoReader:
 
     def _open_source(self, first: bool = False) -> Generator[np.ndarray, None, None]:
         if self._kind == "ffmpeg":
-            decoder = _FfmpegDecoder(self.path)
             if first:
-                if decoder.fps:
-                    self.fps = decoder.fps
-                if decoder.fps and decoder.duration:
-                    self.num_frames = max(1, round(decoder.duration * decoder.fps))
-            return decoder.frames()
+                self._probe_ffmpeg()
+            return _FfmpegDecoder(self.path, self._filters).frames()
         if self._kind == "gif":
             return self._gif_frames()
         if self._kind == "strip":
@@ -695,9 +734,9 @@ class VideoReader:
         self.num_frames = count
 
     def _convert(self, raw: np.ndarray, index: int) -> np.ndarray:
-        frame = _as_rgb01(raw, str(self.path))
         if self.size is not None:
-            return fit_frame(frame, self.size)
+            return fit_frame(raw, self.size)  # one conversion to float, at the smaller size
+        frame = _as_rgb01(raw, str(self.path))
         if frame.shape[:2] != self.source_size:
             h, w = frame.shape[:2]
             sh, sw = self.source_size

@@ -35,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import InputError
-from ..media import IMAGE_SUFFIXES, VideoReader, fit_frame, read_image
+from ..media import IMAGE_SUFFIXES, VideoReader, fit_frame, list_frame_files, read_image
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +120,7 @@ def scan_split(root: str | Path, split: str = "train", id_sampling: bool = False
 def _read_two_frames(path: Path, rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
     """Two frames (sorted indices drawn with replacement, as the official) of one video."""
     if path.is_dir():
-        files = sorted(
-            p
-            for p in path.iterdir()
-            if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-        )
+        files = list_frame_files(path)  # natural order, as every other reader
         if not files:
             raise InputError(f"{path}: folder holds no frames")
         idx = np.sort(rng.choice(len(files), size=2, replace=True))
