@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 
 #: Minimum frame PSNR (dB) of the exported pipeline against the Keras float model.
 PSNR_FLOOR_DB = {"fp32": 60.0, "fp16": 45.0, "dynamic": 35.0, "int8": 30.0}
-#: Maximum mean keypoint error ([-1, 1] units) of the exported keypoint detector.
-KP_ERROR_FLOOR = {"int8": 0.01}
+#: Maximum mean keypoint error ([-1, 1] units) of the exported keypoint detector, measured on
+#: held-out clips (identities int8 calibration never saw: 0.010-0.015 for the official-small
+#: test model at 64², against 0.005 on the calibration clips themselves).
+KP_ERROR_FLOOR = {"int8": 0.02}
 #: PSNR reported for identical frames (JSON has no infinity).
 PSNR_CAP_DB = 200.0
 

@@ -204,6 +204,72 @@ def test_far_out_keypoints_sample_zeros_instead_of_failing(exports, clip):
         assert np.isfinite(frame).all() and frame.min() >= 0 and frame.max() <= 1
 
 
+EXTREMES = [np.nan, np.inf, -np.inf, 1e30, -1e30, 0.0, 50.0, -50.0]
+
+
+def _extreme_keypoints(num_kp):
+    from hypothesis import strategies as st
+
+    num = st.one_of(st.sampled_from(EXTREMES), st.floats(-2, 2, width=32))
+    values = st.lists(num, min_size=num_kp * 2, max_size=num_kp * 2)
+    jacobians = st.one_of(
+        st.just([0.0] * (num_kp * 4)), st.lists(num, min_size=num_kp * 4, max_size=num_kp * 4)
+    )
+    return st.tuples(values, jacobians).map(
+        lambda vj: {
+            "value": np.asarray(vj[0], np.float32).reshape(1, num_kp, 2),
+            "jacobian": np.asarray(vj[1], np.float32).reshape(1, num_kp, 2, 2),
+        }
+    )
+
+
+@pytest.mark.parametrize("quant", QUANTS)
+def test_every_exported_generator_survives_any_keypoints(exports, clip, quant):
+    """NaN, ±Inf, ±1e30, zero (singular) Jacobians as driving or source keypoints: every
+    variant returns a finite frame in [0, 1] instead of failing in GATHER."""
+    from hypothesis import given, settings
+
+    anim = TFLiteAnimator(exports[quant], num_threads=1)
+    anim.prepare(clip[:1])
+    num_kp = anim.num_kp
+
+    @settings(max_examples=25, deadline=None, database=None)
+    @given(kp_s=_extreme_keypoints(num_kp), kp_d=_extreme_keypoints(num_kp))
+    def check(kp_s, kp_d):
+        for k, v in kp_s.items():
+            anim.generator.set(f"kp_source_{k}", v)
+        frame = anim.generate(kp_d)
+        assert np.isfinite(frame).all() and frame.min() >= 0 and frame.max() <= 1
+
+    check()
+
+
+@pytest.mark.parametrize("quant", QUANTS)
+def test_every_exported_kp_detector_runs_on_black_white_and_nan_frames(exports, clip, quant):
+    """The keypoint graph never fails; its keypoints (NaN for a NaN frame) still animate."""
+    anim = TFLiteAnimator(exports[quant], num_threads=1)
+    anim.prepare(clip[:1])
+    frames = np.stack([np.zeros((64, 64, 3)), np.ones((64, 64, 3)), np.full((64, 64, 3), np.nan)])
+    kp = anim.kp(frames.astype(np.float32))
+    assert np.isfinite(kp["value"][:2]).all()
+    out = anim.generate(kp)
+    assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+
+
+def test_contract_records_the_motion_options_used_and_held_out_figures(exports, tmp_path):
+    contract = read_contract(exports["int8"])
+    assert contract["motion"]["relative"] is True
+    assert contract["motion"]["rules"]["singular_det"] > 0
+    assert contract["validation"]["held_out"] is True
+    assert "validation seeds" in contract["export_options"]["calibration"]
+    out = tmp_path / "no-adapt"
+    args = export_args(
+        "--config", "tiny-64", "--random-weights", "--no-adapt-scale", "-o", str(out)
+    )  # fmt: skip
+    assert run_export(args) == 0
+    assert read_contract(out)["motion"]["adapt_movement_scale"] is False
+
+
 def test_unknown_quant_is_an_input_error_and_writes_nothing(tmp_path):
     out = tmp_path / "out"
     with pytest.raises(InputError, match="--quant 'int4'"):
