@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint format bench bench-export bench-train clean
+.PHONY: setup demo test lint format bench bench-export bench-train bench-guards clean
 
 setup: $(STAMP)
 
@@ -36,6 +36,9 @@ bench-export: $(STAMP)
 
 bench-train: $(STAMP)
 	$(PY) benchmarks/bench_train.py
+
+bench-guards: $(STAMP)
+	$(PY) benchmarks/bench_guards.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,111 @@
+"""What the keypoint guards (``fomm_tf.layers.guards``) cost per animated frame.
+
+Exports the generator twice at the config's size (fp32, LiteRT + XNNPACK, random weights):
+once as shipped and once with every guard replaced by the identity (``finite_or``, the value
+sanitizer and the Jacobian clip) and the plain ``adj/det`` inverse. Then times both
+*interleaved* (A, B, A, B, ...) so a load change on the machine hits both alike, and reports
+the median per-frame ratio. Run: ``make bench-guards`` (vox-256) or with ``--config tiny-64``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from export.cli import load_for_export  # noqa: E402
+from export.convert import convert_graph  # noqa: E402
+from export.graphs import build_graphs  # noqa: E402
+from export.runtime import delegation_report, make_interpreter  # noqa: E402
+
+
+@contextlib.contextmanager
+def guards_off():
+    """Every guard the identity and the inverse plain ``adj/det``, while the graph is traced."""
+    import fomm_tf.dense_motion as dm
+    import fomm_tf.layers.warp as warp
+
+    def plain_inverse(m):
+        a, b, c, d = tf.split(tf.reshape(m, tf.concat([tf.shape(m)[:-2], [4]], 0)), 4, axis=-1)
+        det = a * d - b * c
+        return tf.reshape(tf.concat([d, -b, -c, a], axis=-1) / det, tf.shape(m))
+
+    saved = (warp.finite_or, dm.sanitize_keypoint_values, dm.clip_jacobian, dm.inverse_2x2)
+    warp.finite_or = lambda x, fallback: x
+    dm.sanitize_keypoint_values = lambda *v: [tf.convert_to_tensor(x, tf.float32) for x in v]
+    dm.clip_jacobian = lambda j: j
+    dm.inverse_2x2 = plain_inverse
+    try:
+        yield
+    finally:
+        warp.finite_or, dm.sanitize_keypoint_values, dm.clip_jacobian, dm.inverse_2x2 = saved
+
+
+def _generator_runner(flat: bytes, graph, threads: int):
+    interp = make_interpreter(model_content=flat, num_threads=threads)
+    rng = np.random.default_rng(0)
+    details = {d["name"]: d for d in interp.get_input_details()}
+    for name, shape in graph.inputs:  # ordinary inputs: keypoints in the frame, J near I
+        if name.endswith("_value"):
+            value = rng.uniform(-0.8, 0.8, shape)
+        elif name.endswith("_jacobian"):
+            value = np.eye(2) + rng.normal(0, 0.1, shape)
+        else:
+            value = rng.random(shape)
+        interp.set_tensor(details[name]["index"], value.astype(np.float32))
+    interp.invoke()  # warm-up
+    return interp.invoke
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="vox-256", help="model config (default vox-256)")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
+    parser.add_argument("--threads", type=int, default=2, help="LiteRT threads (default 2)")
+    args = parser.parse_args(argv)
+
+    models = load_for_export(args.config, None, None)
+    with guards_off():
+        plain = build_graphs(models)["generator"]
+    guarded = build_graphs(models)["generator"]
+    runs = {}
+    for name, graph in (("guarded", guarded), ("plain", plain)):
+        flat = convert_graph(graph, "fp32", None)
+        report = delegation_report(flat, num_threads=args.threads)
+        runs[name] = (_generator_runner(flat, graph, args.threads), report)
+    times = {name: [] for name in runs}
+    order = list(runs)
+    for _ in range(args.rounds):
+        order.reverse()  # A B, B A, ...: neither variant always runs first
+        for name in order:
+            invoke = runs[name][0]
+            t0 = time.perf_counter()
+            invoke()
+            times[name].append(1000 * (time.perf_counter() - t0))
+    ratios = np.array(times["guarded"]) / np.array(times["plain"])
+    print(f"generator, {args.config}, fp32 LiteRT, {args.threads} threads, {args.rounds} rounds")
+    for name, (_invoke, report) in runs.items():
+        t = np.array(times[name])
+        print(
+            f"  {name:<8} median {np.median(t):8.1f} ms  (min {t.min():.1f}, max {t.max():.1f}); "
+            f"{report['partitions']} XNNPACK partitions, not delegated {report['not_delegated']}"
+        )
+    print(
+        f"  guarded / plain per round: median {np.median(ratios):.4f} "
+        f"(quartiles {np.quantile(ratios, 0.25):.4f}-{np.quantile(ratios, 0.75):.4f}); "
+        f"guard cost {100 * (np.median(ratios) - 1):+.2f} % (target <= +2 %)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
