@@ -323,7 +323,10 @@ def write_golden(
     dump("quantization.json", {"cases": quant})
     dump(
         "motion.json",
-        {"rules": contract["motion"]["rules"], "cases": motion_cases(int(contract["num_kp"]), seed)},
+        {
+            "rules": contract["motion"]["rules"],
+            "cases": motion_cases(int(contract["num_kp"]), seed),
+        },
     )
     dump("full_frame.json", full_frame(model_dir, photo))
     shutil.copyfile(model_dir / CONTRACT_NAME, out / "contract.json")
