@@ -14,7 +14,7 @@ files the core's JUnit tests read with Gson and must reproduce to 1e-5:
 - ``full_frame.json``: source + two driving frames through the three exported graphs as
   :class:`export.runtime.TFLiteAnimator` runs them: every graph call's inputs and outputs in
   order, the normalized keypoints and the predicted frames;
-- ``contract.json``: the export's ``model_contract.json``.
+- ``contract.json``: the export's ``model_contract.json``, and the three ``.tflite`` files.
 
 Every float is a float32 value written exactly (JSON numbers of its float64 widening); arrays
 are flat, row-major, with their ``shape`` next to them.
@@ -330,4 +330,6 @@ def write_golden(
     )
     dump("full_frame.json", full_frame(model_dir, photo))
     shutil.copyfile(model_dir / CONTRACT_NAME, out / "contract.json")
+    for entry in contract["graphs"].values():  # the core checks their size and SHA-256
+        shutil.copyfile(model_dir / entry["file"], out / entry["file"])
     return out

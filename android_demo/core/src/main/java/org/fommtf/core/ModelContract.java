@@ -187,6 +187,30 @@ public final class ModelContract {
         compareShapes("graphs." + graph + ".outputs", spec.outputs, outputShapes);
     }
 
+    /**
+     * Check what a runtime that only exposes buffers can tell: the number of inputs and
+     * outputs and each output's element count (by the contract's {@code position}).
+     */
+    public void checkGraphSizes(String graph, int inputCount, int[] outputSizes) {
+        GraphSpec spec = graph(graph);
+        String field = "graphs." + graph;
+        if (inputCount != spec.inputs.size()) {
+            throw new ContractException(field + ".inputs", "the graph has " + inputCount
+                    + " inputs, the contract lists " + spec.inputs.size());
+        }
+        if (outputSizes.length != spec.outputs.size()) {
+            throw new ContractException(field + ".outputs", "the graph has "
+                    + outputSizes.length + " outputs, the contract lists " + spec.outputs.size());
+        }
+        for (TensorSpec t : spec.outputs) {
+            if (outputSizes[t.position] != t.size()) {
+                throw new ContractException(field + ".outputs[" + t.name + "].shape", "contract "
+                        + Arrays.toString(t.shape()) + " (" + t.size() + " values), the graph "
+                        + "returns " + outputSizes[t.position]);
+            }
+        }
+    }
+
     private static void compareShapes(String field, List<TensorSpec> specs, List<int[]> actual) {
         if (actual.size() != specs.size()) {
             throw new ContractException(field, "the graph has " + actual.size()

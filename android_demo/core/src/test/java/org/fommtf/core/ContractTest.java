@@ -56,6 +56,22 @@ public class ContractTest {
     }
 
     @Test
+    public void theExportedGraphFilesMatchTheirDigests() throws Exception {
+        ModelContract c = ModelContract.parse(Golden.text("contract.json"));
+        for (GraphSpec g : c.graphs().values()) {
+            byte[] bytes = java.nio.file.Files.readAllBytes(Golden.dir().resolve(g.file));
+            c.verifyGraphFile(g.name, bytes);
+            bytes[bytes.length / 2] ^= 1;
+            try {
+                c.verifyGraphFile(g.name, bytes);
+                fail("accepted a modified " + g.file);
+            } catch (ContractException e) {
+                assertEquals("graphs." + g.name + ".sha256", e.field());
+            }
+        }
+    }
+
+    @Test
     public void versionMismatchNamesTheVersion() {
         expectField("version", c -> c.addProperty("version", 1));
         expectField("format", c -> c.addProperty("format", "something/else"));
@@ -122,6 +138,24 @@ public class ContractTest {
             fail("accepted a graph with other shapes");
         } catch (ContractException e) {
             assertEquals("graphs.kp_detector.outputs[value].shape", e.field());
+        }
+        int[] sizes = new int[kp.outputs.size()];
+        for (TensorSpec t : kp.outputs) {
+            sizes[t.position] = t.size();
+        }
+        c.checkGraphSizes("kp_detector", 1, sizes);
+        sizes[kp.output("jacobian").position] = 4;
+        try {
+            c.checkGraphSizes("kp_detector", 1, sizes);
+            fail("accepted a graph with other output sizes");
+        } catch (ContractException e) {
+            assertEquals("graphs.kp_detector.outputs[jacobian].shape", e.field());
+        }
+        try {
+            c.checkGraphSizes("generator", 2, new int[] {64 * 64 * 3});
+            fail("accepted a generator with 2 inputs");
+        } catch (ContractException e) {
+            assertEquals("graphs.generator.inputs", e.field());
         }
         try {
             c.verifyGraphFile("generator", new byte[] {1, 2, 3});
