@@ -72,6 +72,10 @@ public final class AnimationPipeline {
         return contract;
     }
 
+    public Engine engine() {
+        return engine;
+    }
+
     public StageTimer timer() {
         return timer;
     }
