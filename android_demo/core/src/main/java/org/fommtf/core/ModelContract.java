@@ -370,6 +370,15 @@ public final class ModelContract {
                     + expectedInputs + ")");
         }
         expectShape(gen, false, "prediction", new int[] {1, height, width, 3});
+        for (TensorSpec frameInput : new TensorSpec[] {kp.input("image"), enc.input("source")}) {
+            if (frameInput.min == null || frameInput.max == null || frameInput.min != 0.0
+                    || frameInput.max != 1.0) {
+                throw new ContractException("graphs." + (frameInput == kp.input("image")
+                        ? "kp_detector.inputs[image]" : "source_encoder.inputs[source]")
+                        + ".range", "frames are fed in [0, 1]; the contract says ["
+                        + frameInput.min + ", " + frameInput.max + "]");
+            }
+        }
     }
 
     private static void expectShape(GraphSpec g, boolean input, String tensor, int[] shape) {

@@ -108,6 +108,12 @@ public class ContractTest {
                 "outputs", "value").addProperty("dtype", "float64"));
         expectField("graphs.kp_detector.inputs[image].quantization", c -> tensor(c,
                 "kp_detector", "inputs", "image").addProperty("dtype", "int8"));
+        expectField("graphs.kp_detector.inputs[image].range", c -> {
+            JsonArray range = new JsonArray();
+            range.add(0);
+            range.add(255);
+            tensor(c, "kp_detector", "inputs", "image").add("range", range);
+        });
         expectField("preprocessing.layout", c -> c.getAsJsonObject("preprocessing")
                 .addProperty("layout", "NCHW"));
         try {

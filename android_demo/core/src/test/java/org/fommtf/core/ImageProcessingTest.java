@@ -62,6 +62,32 @@ public class ImageProcessingTest {
     }
 
     @Test
+    public void paddedCameraRowsGiveTheSameFrame() {
+        int w = 37;
+        int h = 23;
+        int stride = 4 * w + 12; // camera buffers pad their rows
+        java.util.Random rnd = new java.util.Random(1);
+        int[] argb = new int[w * h];
+        byte[] rgba = new byte[stride * (h - 1) + 4 * w + 5];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int p = 0xff000000 | rnd.nextInt(0x1000000);
+                argb[y * w + x] = p;
+                int o = 5 + y * stride + 4 * x;
+                rgba[o] = (byte) (p >> 16);
+                rgba[o + 1] = (byte) (p >> 8);
+                rgba[o + 2] = (byte) p;
+                rgba[o + 3] = (byte) 0xff;
+            }
+        }
+        for (int rot = 0; rot < 360; rot += 90) {
+            float[] a = ImageProcessing.fit(Frame.argb(argb, w, h, rot, true), 16, 16);
+            float[] b = ImageProcessing.fit(Frame.rgba(rgba, 5, w, h, stride, rot, true), 16, 16);
+            assertArrayEquals("rotation " + rot, a, b, 0f);
+        }
+    }
+
+    @Test
     public void toUint8MatchesPython() {
         JsonObject p = Golden.load("postprocess.json");
         float[] in = Golden.floats(p.get("input"));

@@ -43,21 +43,23 @@ public class SchedulingTest {
     public void errorsAreReportedAndTheSchedulerGoesOn() throws Exception {
         List<Throwable> errors = Collections.synchronizedList(new ArrayList<>());
         List<Integer> done = Collections.synchronizedList(new ArrayList<>());
+        List<Integer> dropped = Collections.synchronizedList(new ArrayList<>());
         FrameScheduler<Integer> s = new FrameScheduler<>("test", f -> {
             if (f == 1) {
                 throw new IllegalStateException("bad frame");
             }
             done.add(f);
-        }, null, errors::add);
-        s.submit(1);
+        }, dropped::add, errors::add);
+        assertTrue(s.submit(1));
         assertTrue(s.awaitIdle(5000));
-        s.submit(2);
+        assertTrue(s.submit(2));
         assertTrue(s.awaitIdle(5000));
         s.close();
-        List<Integer> closedDrop = new ArrayList<>();
         assertEquals(1, errors.size());
+        assertEquals("bad frame", errors.get(0).getMessage());
         assertEquals(List.of(2), done);
-        assertTrue(!s.submit(3) || closedDrop.isEmpty());
+        assertTrue("a closed scheduler refuses frames", !s.submit(3));
+        assertEquals(List.of(3), dropped);
     }
 
     @Test
