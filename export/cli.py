@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import json
 import logging
+from pathlib import Path
 
 from fomm_tf.errors import InputError
 
@@ -38,8 +39,8 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     parser.add_argument(
         "-o",
         "--out-dir",
-        required=True,
-        help="directory to write the .tflite graphs and model_contract.json",
+        help="directory to write the .tflite graphs and model_contract.json "
+        "(default with --android-assets: ASSETS/model)",
     )
     parser.add_argument(
         "--quant",
@@ -74,6 +75,25 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
         default=None,
         help="motion option recorded in the contract: relative Jacobians "
         "(default: the config's animate_params)",
+    )
+    parser.add_argument(
+        "--golden",
+        metavar="DIR",
+        help="also write golden vectors for the Android core's JUnit tests into DIR "
+        "(android_demo/core; see export/golden.py)",
+    )
+    parser.add_argument(
+        "--golden-seed",
+        type=int,
+        default=None,
+        help="seed of the golden vectors' random motion cases (default: fresh every run)",
+    )
+    parser.add_argument(
+        "--android-assets",
+        metavar="DIR",
+        help="write the export for the Android app: graphs + contract into DIR/model (unless "
+        "-o says otherwise, then copied there), a driving clip DIR/driving.png (a strip of "
+        "frames) and a default source DIR/source.png",
     )
     parser.add_argument("--size", type=int, help="frame size N (N×N) instead of the config's")
     parser.add_argument("--seed", type=int, default=0, help="seed of --random-weights")
@@ -112,6 +132,9 @@ def run_export(args: argparse.Namespace) -> int:
     _positive(args.threads, "--threads")
     if args.size is not None and args.size % 64:
         raise InputError(f"--size {args.size}: must be a multiple of 64")
+    if not args.out_dir and not args.android_assets:
+        raise InputError("fomm export needs -o DIR (or --android-assets DIR)")
+    out_dir = args.out_dir or str(Path(args.android_assets) / "model")
     models = load_for_export(args.config, args.checkpoint, args.size, args.seed)
     clips, held_out, described = calibration_clips(args.calibration, models.config.image_size)
     options = {
@@ -128,7 +151,7 @@ def run_export(args: argparse.Namespace) -> int:
     )
     contract = export_models(
         models,
-        args.out_dir,
+        out_dir,
         args.quant,
         clips,
         enforce_floors=not args.random_weights,
@@ -139,7 +162,7 @@ def run_export(args: argparse.Namespace) -> int:
     )
     v = contract["validation"]
     print(
-        f"exported {args.quant} to {args.out_dir}: PSNR {v['psnr_db']:.1f} dB "
+        f"exported {args.quant} to {out_dir}: PSNR {v['psnr_db']:.1f} dB "
         f"(floor {v['psnr_floor_db']:g}), keypoint error {v['kp_error_mean']:.4g}"
         + ("" if v["floors_enforced"] else " (random weights: floors not enforced)")
     )
@@ -149,6 +172,16 @@ def run_export(args: argparse.Namespace) -> int:
             f"  {g['file']:<22} {g['bytes'] / 1e6:8.2f} MB  {x['partitions']} XNNPACK "
             f"partition(s), {100 * x['delegated_flops_share']:.2f} % of FLOPs delegated"
         )
+    if args.android_assets:
+        from .android import write_android_assets
+
+        assets = write_android_assets(out_dir, args.android_assets)
+        print(f"  Android assets: {assets}")
+    if args.golden:
+        from .golden import write_golden
+
+        write_golden(out_dir, args.golden, seed=args.golden_seed)
+        print(f"  golden vectors for android_demo/core: {args.golden}")
     return 0
 
 
