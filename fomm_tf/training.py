@@ -720,7 +720,7 @@ def train(options: TrainOptions) -> dict:
         return {}
 
     dataset = strategy.distribute_datasets_from_function(
-        lambda ctx: pair_dataset(sampler, global_batch, start, ctx)
+        lambda ctx: pair_dataset(sampler, global_batch, start, ctx, end_step=total_steps)
     )
     writer = tf.summary.create_file_writer(str(out_dir / "tensorboard")) if chief else None
     bar = None

@@ -25,6 +25,7 @@ Unreadable videos are skipped (the next item is taken instead) and counted; the 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -294,8 +295,14 @@ def pair_dataset(
     global_batch: int,
     start_step: int = 0,
     input_context: tf.distribute.InputContext | None = None,
+    end_step: int | None = None,
 ) -> tf.data.Dataset:
-    """An endless dataset of per-replica batches ``{"source", "driving"}`` (B, H, W, 3).
+    """Per-replica batches ``{"source", "driving"}`` (B, H, W, 3) of steps ``[start, end)``.
+
+    ``end_step=None`` makes it endless. A training run passes its last step: a finished
+    pipeline has no decode in flight when its iterator is destroyed (with an endless one, the
+    destructor waited for prefetched work and the process sat idle for up to a minute after
+    its last step).
 
     Global step ``s`` uses samples ``[s·G, (s+1)·G)`` (``G = global_batch``); input pipeline
     ``w`` of ``W`` reads the slice for its own replicas, so any number of workers and
@@ -326,7 +333,12 @@ def pair_dataset(
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     options.deterministic = True
-    ds = tf.data.Dataset.range(int(start_step), 2**62).flat_map(indices)
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.batch(per_replica, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    # No autotuning: its model thread sleeps up to 60 s between rounds, and destroying the
+    # iterator waits for it (the idle minute after the last step). Decoding runs on one
+    # thread per core, and two batches wait ready while the step runs.
+    options.autotune.enabled = False
+    end = 2**62 if end_step is None else int(end_step)
+    ds = tf.data.Dataset.range(int(start_step), end).flat_map(indices)
+    ds = ds.map(load, num_parallel_calls=max(2, os.cpu_count() or 2), deterministic=True)
+    ds = ds.batch(per_replica, drop_remainder=True).prefetch(2)
     return ds.with_options(options)
