@@ -12,7 +12,8 @@ import { dequantize, quantize } from "../src/quant.js";
 import { checkContract } from "../src/contract.js";
 
 const DIR = process.env.FOMM_GOLDEN_DIR;
-const skip = !DIR || !existsSync(path.join(DIR, "motion.json")) ? "FOMM_GOLDEN_DIR not set" : false;
+const skip = !DIR || !existsSync(path.join(DIR, "motion.json")) ? "no golden vectors (FOMM_GOLDEN_DIR unset, or export/golden.py not in this checkout)"
+  : false;
 const TOL = 1e-5;
 
 const load = (name) => JSON.parse(readFileSync(path.join(DIR, name), "utf8"));

@@ -26,7 +26,11 @@ const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const TIMEOUT = 90_000;
 
 const { server, url: origin } = await startServer({
-  mounts: [{ prefix: "/fixtures", dir }],
+  // DIR also stands in for web_demo/models/ (its source.png + driving.webm: the sample).
+  mounts: [
+    { prefix: "/fixtures", dir },
+    { prefix: "/models", dir },
+  ],
 });
 const userDataDir = mkdtempSync(path.join(tmpdir(), "fomm-web-chromium-"));
 const context = await chromium.launchPersistentContext(userDataDir, {
@@ -159,6 +163,16 @@ try {
     await page.click("#stop");
     await page.waitForFunction(() => !document.getElementById("webcam").disabled);
     assert.equal((await message()) === null || (await message()).kind !== "error", true);
+  });
+
+  await check("the sample button (what make web-assets writes)", async () => {
+    await page.goto(`${origin}?model=/models/model/`);
+    await waitState(["ready", "error"]);
+    await page.waitForSelector("#sample", { state: "visible" });
+    await page.click("#sample");
+    await waitState(["done", "error"]);
+    assert.equal(await state(), "done", JSON.stringify(await message()));
+    assert.ok((await page.evaluate(() => window.fommDemo.timing().frames)) >= 8);
   });
 
   await check("a contract that does not match its graphs: a visible message", async () => {
