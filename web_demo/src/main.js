@@ -122,7 +122,14 @@ async function loadModel() {
     `${a.motion.options.relative ? "relative" : "absolute"}` +
     `${a.motion.options.adaptMovementScale ? ", adapt scale" : ""}` +
     `${a.motion.options.relativeJacobian ? ", relative Jacobian" : ""}`;
-  if (a.info.notes.length) showMessage(a.info.notes.join("\n"), "info");
+  const notes = [...a.info.notes];
+  if (c.export_options && c.export_options.random_weights) {
+    notes.push(
+      "this export has random weights (no trained model yet): it proves the pipeline, the " +
+        "result is not a picture; export a checkpoint with make web-assets WEB_CHECKPOINT=…",
+    );
+  }
+  if (notes.length) showMessage(notes.join("\n"), "info");
   status("model ready");
   setState("ready");
   if (state.source) await prepareSource();
