@@ -60,6 +60,8 @@ function updateButtons() {
   $("reset-initial").disabled = !state.busy;
   $("save").disabled = state.busy || state.results.length === 0;
   $("load-model").disabled = state.busy;
+  $("source-file").disabled = state.busy; // the source is cached in the graphs while running
+  $("sample").disabled = state.busy;
 }
 
 function draw(canvasId, rgb, h, w) {
