@@ -185,6 +185,14 @@ try {
     assert.ok(await page.isVisible("#message"));
   });
 
+  await check("graphs that are not the contract's: a visible message", async () => {
+    await page.goto(`${origin}?model=/fixtures/swapped_graphs/`);
+    await waitState(["error", "ready"]);
+    const msg = await message();
+    assert.equal(msg.kind, "error");
+    assert.match(msg.text, /kp_detector.tflite: .*the contract does not belong to these graphs/);
+  });
+
   await check("a missing model folder: a visible message", async () => {
     await page.goto(`${origin}?model=/fixtures/no_such_model/`);
     await waitState(["error", "ready"]);
