@@ -120,6 +120,12 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     console.error(`serve.mjs: ${err.message}`);
     process.exit(2);
   }
-  const { url } = await startServer(opts);
-  console.log(`fomm-tf web demo: ${url}`);
+  try {
+    const { url } = await startServer(opts);
+    console.log(`fomm-tf web demo: ${url}`);
+  } catch (err) {
+    const why = err.code === "EADDRINUSE" ? `port ${opts.port} is in use (WEB_PORT=…)` : err.message;
+    console.error(`serve.mjs: cannot listen on ${opts.host}:${opts.port}: ${why}`);
+    process.exit(2);
+  }
 }
