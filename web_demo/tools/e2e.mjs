@@ -9,20 +9,17 @@
 // bad input (a non-image source, an undecodable video, a contract that does not match its
 // graphs) shows a message and throws nothing. Any request to another host fails the test.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
-import { chromium } from "playwright-core";
-
 import { startServer } from "../serve.mjs";
+import { launch } from "./browser.mjs";
 
 const dir = path.resolve(process.argv[2] || "");
 if (!process.argv[2] || !existsSync(path.join(dir, "model", "model_contract.json"))) {
   console.error("usage: node tools/e2e.mjs DIR (prepared by python -m export.web prepare DIR)");
   process.exit(2);
 }
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const TIMEOUT = 90_000;
 
 const { server, url: origin } = await startServer({
@@ -32,26 +29,8 @@ const { server, url: origin } = await startServer({
     { prefix: "/models", dir },
   ],
 });
-const userDataDir = mkdtempSync(path.join(tmpdir(), "fomm-web-chromium-"));
-const context = await chromium.launchPersistentContext(userDataDir, {
-  executablePath: CHROMIUM,
-  headless: true,
-  acceptDownloads: true,
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-  ],
-});
+const browser = await launch({ acceptDownloads: true });
+const { context, page } = browser;
 
 // Nothing may leave the page's own origin: record and block every other request.
 const foreign = [];
@@ -65,7 +44,6 @@ await context.route("**/*", (route) => {
   return route.continue();
 });
 const pageErrors = [];
-const page = context.pages()[0] || (await context.newPage());
 page.on("pageerror", (err) => pageErrors.push(String(err && err.stack ? err.stack : err)));
 page.on("request", (req) => {
   const u = new URL(req.url());
@@ -214,9 +192,8 @@ try {
 } catch (err) {
   failed = err;
 } finally {
-  await context.close().catch(() => {});
+  await browser.close();
   server.close();
-  rmSync(userDataDir, { recursive: true, force: true });
 }
 
 for (const c of checks) console.log(`  ok  ${c}`);
