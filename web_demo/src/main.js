@@ -1,6 +1,7 @@
 // The demo page: wires the controls to the pipeline. URL parameters:
 //   model=FOLDER/   the export folder (default models/default/, which `make web-assets` fills)
 //   accelerator=wasm|webgpu
+//   threads=0       LiteRT.js's single-threaded wasm even where the threaded one would run
 //   capture=1       keep every decoded driving frame for window.fommDemo.dump() (tests)
 
 import { fitFrame, toRgba } from "./image.js";
@@ -105,6 +106,7 @@ async function loadModel() {
     state.animator = await Animator.load(new URL(url, location.href).href, {
       accelerator,
       wasmDir: WASM_DIR,
+      threads: params.get("threads") !== "0",
       onStatus: status,
     });
   } catch (err) {

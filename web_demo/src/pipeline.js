@@ -18,9 +18,12 @@ import { dequantize, quantize } from "./quant.js";
 let runtime = null; // {promise, key, threads, jspi}
 
 /** LiteRT.js's WebAssembly runtime from `wasmDir` (same origin), loaded once per option set. */
-async function ensureRuntime(wasmDir, { jspi = false } = {}) {
+async function ensureRuntime(wasmDir, { jspi = false, threads: allowThreads = true } = {}) {
   const threads =
-    !jspi && globalThis.crossOriginIsolated === true && (await supportsFeature("threads"));
+    allowThreads &&
+    !jspi &&
+    globalThis.crossOriginIsolated === true &&
+    (await supportsFeature("threads"));
   const key = `${wasmDir}|${threads}|${jspi}`;
   if (runtime && runtime.key === key) return runtime.promise.then(() => runtime);
   if (runtime) {
@@ -67,22 +70,35 @@ class Graph {
     this.outputs = mapping.outputs;
   }
 
-  /** Run with float feeds {name: Float32Array}; returns {name: Float32Array} (copies). */
+  /** A LiteRT.js tensor for input `name` from float values (quantized when the graph is). */
+  tensor(name, x) {
+    const t = this.inputs.find((i) => i.name === name);
+    if (!t) throw new RangeError(`${this.name} has no input ${name}`);
+    if (!x || x.length !== t.size) {
+      throw new RangeError(`${this.name}.${t.name}: ${x ? x.length : 0} values, ${t.size} expected`);
+    }
+    let data = x;
+    if (t.quantization && t.dtype !== "float32") {
+      data = quantize(x, t.quantization.scale, t.quantization.zero_point, t.dtype);
+    } else if (t.dtype === "int32") data = Int32Array.from(x);
+    else if (t.dtype === "uint8") data = Uint8Array.from(x);
+    return new Tensor(data, t.shape);
+  }
+
+  /**
+   * Run with feeds {name: Float32Array | Tensor}; returns {name: Float32Array} (copies).
+   * Tensors passed in stay the caller's (e.g. the generator's per-source inputs, made once).
+   */
   async run(feeds) {
-    const tensors = [];
+    const made = [];
     try {
-      for (const t of this.inputs) {
+      const tensors = this.inputs.map((t) => {
         const x = feeds[t.name];
-        if (!x || x.length !== t.size) {
-          throw new RangeError(`${this.name}.${t.name}: ${x ? x.length : 0} values, ${t.size} expected`);
-        }
-        let data = x;
-        if (t.quantization && t.dtype !== "float32") {
-          data = quantize(x, t.quantization.scale, t.quantization.zero_point, t.dtype);
-        } else if (t.dtype === "int32") data = Int32Array.from(x);
-        else if (t.dtype === "uint8") data = Uint8Array.from(x);
-        tensors.push(new Tensor(data, t.shape));
-      }
+        if (x instanceof Tensor) return x;
+        const tensor = this.tensor(t.name, x);
+        made.push(tensor);
+        return tensor;
+      });
       const results = await this.model.run(tensors);
       const out = {};
       try {
@@ -105,7 +121,7 @@ class Graph {
       }
       return out;
     } finally {
-      for (const t of tensors) t.delete();
+      for (const t of made) t.delete();
     }
   }
 
@@ -128,7 +144,13 @@ const now = () => performance.now();
 export class Animator {
   static async load(
     baseUrl,
-    { accelerator = "wasm", wasmDir, fetchFn = globalThis.fetch.bind(globalThis), onStatus } = {},
+    {
+      accelerator = "wasm",
+      wasmDir,
+      threads = true,
+      fetchFn = globalThis.fetch.bind(globalThis),
+      onStatus,
+    } = {},
   ) {
     const status = onStatus || (() => {});
     const base = baseUrl.endsWith("/") ? baseUrl : baseUrl + "/";
@@ -150,6 +172,7 @@ export class Animator {
       accel = "wasm";
     }
     const rt = await ensureRuntime(wasmDir, {
+      threads,
       jspi: accel === "webgpu" && (await supportsFeature("jspi")),
     });
     const graphs = {};
@@ -193,6 +216,7 @@ export class Animator {
     this.width = w;
     this.kpSource = null;
     this.cache = null;
+    this.sourceTensors = null;
     this.kpInitial = null;
     this.scale = null;
   }
@@ -214,6 +238,13 @@ export class Animator {
     const t1 = now();
     this.cache = await this.graphs.source_encoder.run({ source: rgb });
     const t2 = now();
+    // The generator's per-source inputs as tensors, made once (not per frame).
+    this.deleteSourceTensors();
+    const gen = this.graphs.generator;
+    const fixed = { ...this.cache };
+    for (const [k, v] of Object.entries(this.kpSource)) if (v) fixed[`kp_source_${k}`] = v;
+    this.sourceTensors = {};
+    for (const [k, v] of Object.entries(fixed)) this.sourceTensors[k] = gen.tensor(k, v);
     this.resetDriving();
     return { kp: t1 - t0, encoder: t2 - t1 };
   }
@@ -234,8 +265,7 @@ export class Animator {
       this.scale = this.motion.scaleFor(this.kpSource, kp);
     }
     const kpNorm = this.motion.normalize(this.kpSource, kp, this.kpInitial, this.scale.value);
-    const feeds = { ...this.cache };
-    for (const [k, v] of Object.entries(this.kpSource)) if (v) feeds[`kp_source_${k}`] = v;
+    const feeds = { ...this.sourceTensors };
     for (const [k, v] of Object.entries(kpNorm)) if (v) feeds[`kp_driving_${k}`] = v;
     const t2 = now();
     const out = await this.graphs.generator.run(feeds);
@@ -249,7 +279,13 @@ export class Animator {
     };
   }
 
+  deleteSourceTensors() {
+    for (const t of Object.values(this.sourceTensors || {})) t.delete();
+    this.sourceTensors = null;
+  }
+
   delete() {
+    this.deleteSourceTensors();
     for (const g of Object.values(this.graphs)) g.delete();
     this.graphs = {};
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The page's speed on an export: ms per stage and fps in headless Chromium (CPU, wasm).
 //
-//   node tools/bench.mjs MODEL_DIR [--frames N] [--samples DIR]
+//   node tools/bench.mjs MODEL_DIR [--frames N] [--samples DIR] [--threads 0]
 //
 // Animates the sample clip (DIR/source.png + DIR/driving.webm, default web_demo/models/, which
 // `make web-assets` writes) with the export in MODEL_DIR; prints one JSON object.
@@ -35,7 +35,7 @@ const { server, url } = await startServer({
 const browser = await launch();
 const { page } = browser;
 try {
-  await page.goto(`${url}?model=/bench-model/`);
+  await page.goto(`${url}?model=/bench-model/&threads=${opt("--threads", "1") === "0" ? 0 : 1}`);
   await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, {
     timeout: 300_000,
   });
