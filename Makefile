@@ -73,3 +73,50 @@ bench-guards: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out build *.egg-info .pytest_cache .ruff_cache
+
+# ---------------------------------------------------------------------------------------------
+# Browser demo (web_demo/, README "Browser demo"): LiteRT.js in the page, tested in headless
+# Chromium. `make test` runs web-test too (the extra prerequisite below).
+WEB := web_demo
+WEB_BUILD := build/web
+CHROMIUM ?= /usr/bin/chromium
+WEB_HOST ?= 127.0.0.1
+WEB_PORT ?= 8000
+# The page's default model (web_demo/models/default/, not committed); WEB_CHECKPOINT=path for a
+# trained one, else random weights.
+WEB_CONFIG ?= tiny-64
+WEB_QUANT ?= int8
+WEB_CHECKPOINT ?=
+
+.PHONY: web web-assets web-test web-npm web-chromium
+
+test: web-test
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "installing node + npm (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+
+web-npm: $(WEB)/node_modules/.package-lock.json
+
+web-chromium:
+	@test -x $(CHROMIUM) || { echo "installing chromium (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# Model, inputs (and golden vectors where export/golden.py exists) -> JS unit/golden checks ->
+# the page in headless Chromium -> the page's frames against the Python LiteRT runner's.
+web-test: $(STAMP) web-npm web-chromium
+	$(PY) -m export.web prepare $(WEB_BUILD)/test
+	cd $(WEB) && FOMM_GOLDEN_DIR=$(CURDIR)/$(WEB_BUILD)/test/golden node --test --test-reporter=spec test/
+	cd $(WEB) && CHROMIUM=$(CHROMIUM) node tools/e2e.mjs $(CURDIR)/$(WEB_BUILD)/test
+	$(PY) -m export.web compare $(WEB_BUILD)/test
+
+web-assets: $(STAMP) web-npm
+	$(PY) -m fomm_tf.cli export --config $(WEB_CONFIG) --quant $(WEB_QUANT) \
+		$(if $(WEB_CHECKPOINT),--checkpoint $(WEB_CHECKPOINT),--random-weights) \
+		-o $(WEB)/models/default
+	$(PY) -m export.web samples $(WEB)/models
+
+web: web-npm
+	@test -f $(WEB)/models/default/model_contract.json || $(MAKE) web-assets
+	cd $(WEB) && node serve.mjs --host $(WEB_HOST) --port $(WEB_PORT)

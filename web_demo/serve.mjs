@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// A small static server for the demo: the page, its modules, LiteRT.js's wasm files and the
+// model folders, all from one origin. Cross-origin isolation headers (COOP/COEP) let the page
+// use LiteRT.js's threaded WebAssembly build.
+//
+//   node serve.mjs [--host 127.0.0.1] [--port 8000] [--mount /prefix=DIR]...
+//
+// Prints one line `fomm-tf web demo: http://HOST:PORT/` once listening (port 0: any free one).
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { createServer } from "node:http";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.dirname(fileURLToPath(import.meta.url));
+
+const TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".json": "application/json; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".tflite": "application/octet-stream",
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".webm": "video/webm",
+  ".mp4": "video/mp4",
+  ".map": "application/json; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".ico": "image/x-icon",
+};
+
+export function parseArgs(argv) {
+  const opts = { host: "127.0.0.1", port: 8000, mounts: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`${arg}: a value is expected`);
+      return argv[++i];
+    };
+    if (arg === "--host") opts.host = next();
+    else if (arg === "--port") opts.port = Number(next());
+    else if (arg === "--mount") {
+      const [prefix, dir] = next().split("=");
+      if (!prefix.startsWith("/") || !dir) throw new Error("--mount /prefix=DIR expected");
+      opts.mounts.push({ prefix: prefix.replace(/\/+$/, ""), dir: path.resolve(dir) });
+    } else throw new Error(`unknown argument ${arg}`);
+  }
+  return opts;
+}
+
+/** The file a URL path maps to, or null when it would leave its folder. */
+export function resolvePath(urlPath, mounts, root = ROOT) {
+  let decoded;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return null;
+  }
+  if (decoded.includes("\0")) return null;
+  let base = root;
+  let rest = decoded;
+  for (const { prefix, dir } of mounts) {
+    if (decoded === prefix || decoded.startsWith(prefix + "/")) {
+      base = dir;
+      rest = decoded.slice(prefix.length);
+      break;
+    }
+  }
+  const file = path.resolve(base, "." + path.posix.normalize("/" + rest));
+  if (file !== base && !file.startsWith(base + path.sep)) return null;
+  return file;
+}
+
+export function startServer({ host = "127.0.0.1", port = 0, mounts = [] } = {}) {
+  const server = createServer(async (req, res) => {
+    const headers = {
+      "Cross-Origin-Opener-Policy": "same-origin",
+      "Cross-Origin-Embedder-Policy": "require-corp",
+      "Cross-Origin-Resource-Policy": "same-origin",
+      "Cache-Control": "no-store",
+      "X-Content-Type-Options": "nosniff",
+    };
+    const url = new URL(req.url, "http://localhost");
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, headers).end();
+      return;
+    }
+    let file = resolvePath(url.pathname, mounts);
+    try {
+      if (!file) throw new Error("outside");
+      let info = await stat(file);
+      if (info.isDirectory()) {
+        file = path.join(file, "index.html");
+        info = await stat(file);
+      }
+      const type = TYPES[path.extname(file).toLowerCase()] || "application/octet-stream";
+      res.writeHead(200, { ...headers, "Content-Type": type, "Content-Length": info.size });
+      if (req.method === "HEAD") res.end();
+      else createReadStream(file).pipe(res);
+    } catch {
+      res.writeHead(404, { ...headers, "Content-Type": "text/plain" }).end("not found\n");
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      const { port: actual } = server.address();
+      resolve({ server, url: `http://${host}:${actual}/` });
+    });
+  });
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`serve.mjs: ${err.message}`);
+    process.exit(2);
+  }
+  try {
+    const { url } = await startServer(opts);
+    console.log(`fomm-tf web demo: ${url}`);
+  } catch (err) {
+    const why = err.code === "EADDRINUSE" ? `port ${opts.port} is in use (WEB_PORT=…)` : err.message;
+    console.error(`serve.mjs: cannot listen on ${opts.host}:${opts.port}: ${why}`);
+    process.exit(2);
+  }
+}
