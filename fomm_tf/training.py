@@ -120,6 +120,7 @@ class TrainOptions:
     cpu_replicas: int = 0
     keep_checkpoints: int = 3
     progress: bool = True
+    cache_mb: int = 2048
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -198,6 +199,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=3,
         help="how many of the newest checkpoints to keep in LOG_DIR/checkpoints (default 3)",
+    )
+    parser.add_argument(
+        "--cache-mb",
+        type=int,
+        default=2048,
+        help="memory for decoded training videos, in MB (default 2048): each video is "
+        "decoded once and later samples read it from memory; 0 decodes every sample",
     )
     parser.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress bar"
@@ -681,6 +689,7 @@ def train(options: TrainOptions) -> dict:
         dp.get("augmentation_params"),
         tp.get("num_repeats", 1),
         options.seed,
+        cache_bytes=max(0, int(options.cache_mb)) << 20,
     )
     global_batch = int(options.batch_size or tp.get("batch_size", 1))
     if global_batch % strategy.num_replicas_in_sync:

@@ -146,3 +146,32 @@ def test_tfds_builder_loads_the_local_layout(tmp_path):
     (example,) = list(ds)
     assert example["video"].shape == (3, 16, 16, 3)
     assert example["id"].numpy() == b"id00002"
+
+
+@pytest.mark.parametrize("layout", ["mp4", "frames", "strip", "gif"])
+def test_cached_samples_equal_decoded_ones_and_skip_the_decoder(tmp_path, layout, monkeypatch):
+    from fomm_tf.data import pipeline
+
+    write_dataset(tmp_path, num_train=3, num_test=0, num_frames=6, size=16, layout=layout)
+    index = scan_split(tmp_path)
+    plain = PairSampler(index, (16, 16, 3), JITTER, seed=5)
+    cached = PairSampler(index, (16, 16, 3), JITTER, seed=5, cache_bytes=1 << 20)
+    first = [cached.item(i) for i in range(9)]  # fills the cache
+    assert len(cached.cache) == 3
+    opened = []
+    real = pipeline.VideoReader
+    monkeypatch.setattr(pipeline, "VideoReader", lambda *a, **k: opened.append(a) or real(*a, **k))
+    again = [cached.item(i) for i in range(9)]
+    assert opened == []  # every sample came from memory
+    for i in range(9):
+        np.testing.assert_array_equal(first[i], again[i])
+        np.testing.assert_array_equal(first[i], plain.item(i))
+
+
+def test_cache_respects_its_budget(tmp_path):
+    write_dataset(tmp_path, num_train=4, num_test=0, num_frames=6, size=16, layout="mp4")
+    one_video = 6 * 16 * 16 * 3  # uint8
+    sampler = PairSampler(scan_split(tmp_path), (16, 16, 3), cache_bytes=2 * one_video)
+    for i in range(12):
+        sampler.item(i)
+    assert len(sampler.cache) == 2 and sampler.cache.used <= 2 * one_video

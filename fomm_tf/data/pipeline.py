@@ -118,8 +118,72 @@ def scan_split(root: str | Path, split: str = "train", id_sampling: bool = False
 # frame reading
 
 
-def _read_two_frames(path: Path, rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
+def _draw(count: int, rng: np.random.Generator) -> np.ndarray:
+    return np.sort(rng.choice(count, size=2, replace=True))
+
+
+def _pick_two(frames, count: int | None, rng: np.random.Generator, idx=None) -> np.ndarray:
+    """Two frames at sorted indices drawn with replacement from ``range(count)`` (the
+    container's frame count), or among the frames there are when that count is missing or
+    too high — the same draws whether the frames come from a cache or a fresh decode."""
+    if count:
+        idx = _draw(count, rng) if idx is None else idx
+        if len(frames) > idx[-1]:
+            return np.stack([frames[i] for i in idx])
+    idx = _draw(len(frames), rng)
+    return np.stack([frames[i] for i in idx])
+
+
+class FrameCache:
+    """Decoded training videos kept in memory, up to ``budget_bytes`` in all.
+
+    A video is decoded whole the first time it is sampled and kept while the budget allows
+    (uint8 when the frames are exactly 8-bit values, as decoded video frames at the model size
+    are, else float32); later samples read it from memory instead of starting a decoder.
+    Cached and freshly decoded videos give identical samples.
+    """
+
+    def __init__(self, budget_bytes: int):
+        self.budget = int(budget_bytes)
+        self.used = 0
+        self._videos: dict[Path, tuple[np.ndarray, int | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, path: Path) -> tuple[np.ndarray, int | None] | None:
+        return self._videos.get(path)
+
+    def put(self, path: Path, frames: np.ndarray, count: int | None) -> None:
+        as_u8 = (frames * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
+        if np.array_equal(as_u8.astype(np.float32) / 255.0, frames):
+            frames = as_u8
+        with self._lock:
+            if path not in self._videos and self.used + frames.nbytes <= self.budget:
+                self._videos[path] = (frames, count)
+                self.used += frames.nbytes
+
+    def __len__(self) -> int:
+        return len(self._videos)
+
+
+def _as_float(frames: np.ndarray) -> np.ndarray:
+    return frames.astype(np.float32) / 255.0 if frames.dtype == np.uint8 else frames
+
+
+def _read_two_frames(
+    path: Path, rng: np.random.Generator, size: tuple[int, int], cache: FrameCache | None = None
+) -> np.ndarray:
     """Two frames (sorted indices drawn with replacement, as the official) of one video."""
+    if cache is not None:
+        hit = cache.get(path)
+        if hit is None and cache.used < cache.budget:
+            with VideoReader(path, size=size) as reader:
+                count = reader.num_frames if not path.is_dir() else None
+                frames = np.stack(list(reader))
+            cache.put(path, frames, count)
+            return _pick_two(frames, count, rng)
+        if hit is not None:
+            frames, count = hit
+            return _as_float(_pick_two(frames, count, rng))
     if path.is_dir():
         files = list_frame_files(path)  # natural order, as every other reader
         if not files:
@@ -128,20 +192,15 @@ def _read_two_frames(path: Path, rng: np.random.Generator, size: tuple[int, int]
         return np.stack([fit_frame(read_image(files[i]), size) for i in idx])
     with VideoReader(path, size=size) as reader:
         count = reader.num_frames
-        if count:
-            idx = np.sort(rng.choice(count, size=2, replace=True))
-            frames = []
-            for k, frame in enumerate(reader):
-                frames.append(frame)
-                if k >= idx[-1]:
-                    break
-            if len(frames) > idx[-1]:
-                return np.stack([frames[i] for i in idx])
-        else:
-            frames = list(reader)
-    # The container's frame count was missing or too high: pick among the frames decoded.
-    idx = np.sort(rng.choice(len(frames), size=2, replace=True))
-    return np.stack([frames[i] for i in idx])
+        if not count:
+            return _pick_two(list(reader), None, rng)
+        idx = _draw(count, rng)
+        frames = []
+        for k, frame in enumerate(reader):  # decode only up to the later of the two frames
+            frames.append(frame)
+            if k >= idx[-1]:
+                break
+    return _pick_two(frames, count, rng, idx)
 
 
 def read_video(
@@ -225,6 +284,7 @@ class PairSampler:
         augmentation_params: ``dataset_params.augmentation_params``.
         num_repeats: ``train_params.num_repeats`` (items per epoch = repeats × groups).
         seed: the run's seed.
+        cache_bytes: memory for decoded videos (:class:`FrameCache`); 0 decodes every sample.
     """
 
     def __init__(
@@ -234,6 +294,7 @@ class PairSampler:
         augmentation_params=None,
         num_repeats: int = 1,
         seed: int = 0,
+        cache_bytes: int = 0,
     ):
         self.index = index
         self.size = (int(frame_shape[0]), int(frame_shape[1]))
@@ -245,6 +306,7 @@ class PairSampler:
         self.seed = int(seed)
         self.epoch_length = self.num_repeats * len(index.groups)
         self.num_skipped = 0
+        self.cache = FrameCache(cache_bytes) if cache_bytes > 0 else None
         self._bad: set[int] = set()
         self._lock = threading.Lock()
         self._perm: dict[int, np.ndarray] = {}
@@ -273,7 +335,7 @@ class PairSampler:
                 continue
             path = self.index.videos[vid]
             try:
-                clip = _read_two_frames(path, rng, self.size)
+                clip = _read_two_frames(path, rng, self.size, self.cache)
             except (InputError, OSError, ValueError, cv2.error) as exc:
                 with self._lock:
                     if vid not in self._bad:
