@@ -377,17 +377,19 @@ def drivers(tmp_path_factory):
     return root, out
 
 
+def animate_tiny(source, driving, out) -> tuple[int, float]:
+    """`fomm animate` with the tiny random model; returns the output's frame count and fps."""
+    args = ["animate", "--config", "tiny-64", "--random-weights", "--source", str(source)]
+    assert cli.main([*args, "--driving", str(driving), "-o", str(out)]) == 0
+    n, fps, _ = probe_video(out)
+    return n, fps
+
+
 @pytest.mark.parametrize("kind", ["black", "white", "one-frame", "unpadded-folder"])
 def test_fomm_animate_on_odd_drivers_exits_0_with_the_right_length(drivers, kind):
     root, cases = drivers
     driving, frames, fps = cases[kind]
-    out = root / f"{kind}.out.mp4"
-    rc = cli.main(
-        ["animate", "--config", "tiny-64", "--random-weights", "--source", str(root / "src.png"),
-         "--driving", str(driving), "-o", str(out)]
-    )  # fmt: skip
-    assert rc == 0
-    n, got_fps, _ = probe_video(out)
+    n, got_fps = animate_tiny(root / "src.png", driving, root / f"{kind}.out.mp4")
     assert n == frames and got_fps == pytest.approx(fps)
 
 
@@ -404,12 +406,6 @@ def test_fomm_animate_on_a_variable_frame_rate_clip_keeps_its_duration(tmp_path)
          "-pix_fmt", "yuv420p", str(clip)],
         check=True,
     )  # fmt: skip
-    out = tmp_path / "out.mp4"
-    rc = cli.main(
-        ["animate", "--config", "tiny-64", "--random-weights", "--source", str(tmp_path / "src.png"),
-         "--driving", str(clip), "-o", str(out)]
-    )  # fmt: skip
-    assert rc == 0
-    n, fps, _ = probe_video(out)
+    n, fps = animate_tiny(tmp_path / "src.png", clip, tmp_path / "out.mp4")
     driver_duration = 1 + 6 / 24 + 1 / 24  # last frame shown for one 24-fps tick
     assert n / fps == pytest.approx(driver_duration, abs=1.5 / fps)
