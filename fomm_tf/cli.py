@@ -92,8 +92,8 @@ def add_animate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--source",
         required=True,
-        help="source image (png/jpg/...; any size, grayscale or RGBA): centre-cropped "
-        "to a square and resized to the model resolution",
+        help="source image (png/jpg/...; any size, grayscale or RGBA): a square around the "
+        "face (see --crop) is cut and resized to the model resolution",
     )
     p.add_argument(
         "--driving",
@@ -147,6 +147,7 @@ def add_animate_arguments(p: argparse.ArgumentParser) -> None:
         "layout is closest to the source's instead of frame 0 (reads the "
         "driving video twice)",
     )
+    _add_photo_arguments(p)
     p.add_argument(
         "--batch-size", type=int, default=8, help="driving frames per network call (default 8)"
     )
@@ -175,6 +176,50 @@ def add_animate_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_photo_arguments(p: argparse.ArgumentParser) -> None:
+    from .photo import CROP_MODES, DEFAULT_CROP_SCALE, DEFAULT_MAX_SIZE
+
+    p.add_argument(
+        "--crop",
+        choices=CROP_MODES,
+        default="auto",
+        help="what of the source the model sees: face = a square around the detected face "
+        "(MediaPipe's detector, offline; no face is an error), center = the largest centred "
+        "square, none = the whole picture padded to a square, auto = face when one is found, "
+        "else center (default)",
+    )
+    p.add_argument(
+        "--crop-scale",
+        type=float,
+        default=DEFAULT_CROP_SCALE,
+        help="face crop side as a multiple of the detected face box's side (default "
+        f"{DEFAULT_CROP_SCALE}: whole head and the top of the shoulders, as the VoxCeleb "
+        "frames the official face models were trained on)",
+    )
+    p.add_argument(
+        "--paste-back",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="blend the animated crop back into the full picture with a feathered edge, so "
+        "the output has the photo's resolution (up to --max-size); default: on when the crop "
+        "is not the whole picture, else the output is the model-resolution animation",
+    )
+    p.add_argument(
+        "--max-size",
+        type=int,
+        default=DEFAULT_MAX_SIZE,
+        help="paste-back: the output's longest side in pixels; larger photos are scaled down "
+        f"to it (default {DEFAULT_MAX_SIZE})",
+    )
+    p.add_argument(
+        "--audio",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep the driving video's sound, cut to the animation's length (default: keep; "
+        "a driver without sound gives a silent video; a GIF output has no sound)",
+    )
+
+
 def _make_backend(args):
     from .errors import InputError
 
@@ -198,17 +243,34 @@ def _make_backend(args):
 
 
 def run_animate(args) -> int:
+    import cv2
     import numpy as np
     from tqdm import tqdm
 
     from .animate import Animator
+    from .audio import video_with_audio
     from .errors import InputError
-    from .media import VideoReader, VideoWriter, fit_frame, read_image
+    from .media import VideoReader, read_image, to_uint8
+    from .photo import PasteBack, prepare_source
 
-    source_raw = read_image(args.source)
+    picture = read_image(args.source)
     backend = _make_backend(args)
     size = backend.image_size
-    source = fit_frame(source_raw, size)
+    if size[0] != size[1]:
+        raise InputError(f"source crops need a square model, this one is {size[1]}x{size[0]}")
+    prepared = prepare_source(
+        picture,
+        size[0],
+        mode=args.crop,
+        scale=args.crop_scale,
+        max_size=args.max_size,
+        name=args.source,
+    )
+    del picture
+    source = prepared.source
+    paste = args.paste_back if args.paste_back is not None else not prepared.crop_is_whole_picture
+    paster = PasteBack(prepared.canvas, prepared.crop) if paste else None
+    log.info("source crop: %s %s, paste-back %s", prepared.mode, prepared.crop, bool(paster))
     reader = VideoReader(args.driving, size=size)
     options = backend.motion_options().override(
         relative=args.relative,
@@ -225,7 +287,7 @@ def run_animate(args) -> int:
         log.info("best initial frame: %d", initial)
     written = 0
     with (
-        VideoWriter(args.output, fps=reader.fps) as writer,
+        video_with_audio(args.output, reader.fps, args.driving if args.audio else None) as writer,
         tqdm(total=reader.num_frames, desc="animate", unit="frame") as bar,
     ):
         driving_frames: list = []
@@ -237,11 +299,20 @@ def run_animate(args) -> int:
                 yield f
 
         for out in animator.animate(source, remember(reader), initial_frame=initial, kp_all=kp_all):
+            if paster is not None:
+                out = paster.batch(out)
             if args.side_by_side:
                 drv = np.stack(driving_frames[: len(out)])
                 del driving_frames[: len(out)]
-                src = np.broadcast_to(source, out.shape)
-                out = np.concatenate([src, drv, out], axis=2)
+                src = source
+                if paster is not None:
+                    side = out.shape[1]
+                    drv = np.stack([cv2.resize(to_uint8(f), (side, side)) for f in drv])
+                    src = prepared.canvas
+                else:
+                    drv = to_uint8(drv)
+                src = np.broadcast_to(to_uint8(src), (len(out), *src.shape))
+                out = np.concatenate([src, drv, to_uint8(out)], axis=2)
             writer.write(out)
             written += len(out)
             bar.update(len(out))
