@@ -228,4 +228,6 @@ def _merge(boxes: list[FaceBox], iou: float = 0.3) -> list[FaceBox]:
 def _inside(a: FaceBox, b: FaceBox) -> bool:
     """True when the centre of either box lies in the other."""
     (ax, ay), (bx, by) = a.center, b.center
-    return (b.x0 <= ax <= b.x1 and b.y0 <= ay <= b.y1) or (a.x0 <= bx <= a.x1 and a.y0 <= by <= a.y1)
+    return (b.x0 <= ax <= b.x1 and b.y0 <= ay <= b.y1) or (
+        a.x0 <= bx <= a.x1 and a.y0 <= by <= a.y1
+    )

@@ -110,9 +110,7 @@ class Crop:
             interp = cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
             part = cv2.resize(part, (pw, ph), interpolation=interp)
         if (ox0, oy0, ox1, oy1) != (0, 0, size, size):
-            part = cv2.copyMakeBorder(
-                part, oy0, size - oy1, ox0, size - ox1, cv2.BORDER_REPLICATE
-            )
+            part = cv2.copyMakeBorder(part, oy0, size - oy1, ox0, size - ox1, cv2.BORDER_REPLICATE)
         return np.ascontiguousarray(np.clip(part, 0.0, 1.0), dtype=np.float32)
 
 
@@ -124,9 +122,7 @@ def _place(center: float, side: int, length: int) -> int:
     return min(max(start, length - side), 0)  # larger than the picture: cover it, pad around
 
 
-def face_crop(
-    box: FaceBox, height: int, width: int, scale: float = DEFAULT_CROP_SCALE
-) -> Crop:
+def face_crop(box: FaceBox, height: int, width: int, scale: float = DEFAULT_CROP_SCALE) -> Crop:
     """The square around ``box`` (see the module docstring), at most the picture's long side."""
     if not scale > 0:
         raise InputError(f"the crop scale must be positive, got {scale}")
