@@ -4,7 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint format bench bench-export bench-train bench-guards clean
+.PHONY: setup demo test lint format bench bench-export bench-train bench-guards bench-paste \
+	photo-sheet clean
 
 setup: $(STAMP)
 
@@ -39,6 +40,9 @@ bench-train: $(STAMP)
 
 bench-guards: $(STAMP)
 	$(PY) benchmarks/bench_guards.py
+
+bench-paste: $(STAMP)
+	$(PY) benchmarks/bench_paste.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info .pytest_cache .ruff_cache
