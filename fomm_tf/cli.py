@@ -212,6 +212,21 @@ def _add_photo_arguments(p: argparse.ArgumentParser) -> None:
         f"to it (default {DEFAULT_MAX_SIZE})",
     )
     p.add_argument(
+        "--driving-crop",
+        choices=("auto", "face", "center", "none"),
+        default="auto",
+        help="what of each driving frame the model sees: face = the driver's face, tracked "
+        "(detector every --detect-every frames, one stable square per shot, re-detected after "
+        "a cut; no face at all is an error), center = the centre square, none = the whole "
+        "frame padded to a square, auto = face where one is found, else center (default)",
+    )
+    p.add_argument(
+        "--detect-every",
+        type=int,
+        default=5,
+        help="driving face crop: run the face detector on every n-th frame of a shot (default 5)",
+    )
+    p.add_argument(
         "--audio",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -250,7 +265,7 @@ def run_animate(args) -> int:
     from .animate import Animator
     from .audio import video_with_audio
     from .errors import InputError
-    from .media import VideoReader, read_image, to_uint8
+    from .media import read_image, to_uint8
     from .photo import PasteBack, prepare_source
 
     picture = read_image(args.source)
@@ -271,7 +286,7 @@ def run_animate(args) -> int:
     paste = args.paste_back if args.paste_back is not None else not prepared.crop_is_whole_picture
     paster = PasteBack(prepared.canvas, prepared.crop) if paste else None
     log.info("source crop: %s %s, paste-back %s", prepared.mode, prepared.crop, bool(paster))
-    reader = VideoReader(args.driving, size=size)
+    reader = _open_driver(args, size[0])
     options = backend.motion_options().override(
         relative=args.relative,
         adapt_movement_scale=args.adapt_scale,
@@ -322,6 +337,27 @@ def run_animate(args) -> int:
     return 0
 
 
+def _open_driver(args, size: int):
+    """The driving frames at the model size, cropped as ``--driving-crop`` says."""
+    from tqdm import tqdm
+
+    from .media import VideoReader
+
+    if args.driving_crop == "center":
+        return VideoReader(args.driving, size=size)
+    from .driving import CroppedVideo
+
+    with tqdm(desc="find driver's face", unit="frame") as bar:
+        return CroppedVideo(
+            args.driving,
+            size,
+            mode=args.driving_crop,
+            scale=args.crop_scale,
+            every=args.detect_every,
+            progress=lambda frames: _tick(frames, bar),
+        )
+
+
 def _tick(frames, bar):
     for f in frames:
         bar.update(1)
@@ -358,11 +394,95 @@ def run_convert(args) -> int:
     return 0
 
 
+def add_crop_video_arguments(p: argparse.ArgumentParser) -> None:
+    from .photo import DEFAULT_CROP_SCALE
+
+    p.add_argument("input", help="video to crop (any file ffmpeg reads, a GIF or a frame folder)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="cropped video (.mp4, .mkv, .mov, .avi or .gif) at the input's fps; it appears "
+        "only once complete",
+    )
+    p.add_argument(
+        "--size", type=int, default=256, help="side of the square output frames (default 256)"
+    )
+    p.add_argument(
+        "--crop",
+        choices=("auto", "face", "none"),
+        default="face",
+        help="face = the tracked face, one square per shot (default; no face is an error), "
+        "auto = face where one is found, else the centre square, none = the whole frame "
+        "padded to a square",
+    )
+    p.add_argument(
+        "--crop-scale",
+        type=float,
+        default=DEFAULT_CROP_SCALE,
+        help="crop side as a multiple of the face box's side (default "
+        f"{DEFAULT_CROP_SCALE}, VoxCeleb-like framing)",
+    )
+    p.add_argument(
+        "--detect-every",
+        type=int,
+        default=5,
+        help="run the face detector on every n-th frame of a shot (default 5)",
+    )
+    p.add_argument(
+        "--audio",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep the input's sound (default: keep)",
+    )
+
+
+def run_crop_video(args) -> int:
+    from tqdm import tqdm
+
+    from .audio import video_with_audio
+    from .driving import CroppedVideo
+    from .errors import InputError
+
+    if args.size < 16:
+        raise InputError(f"--size must be at least 16 pixels, got {args.size}")
+    with tqdm(desc="find the face", unit="frame") as bar:
+        video = CroppedVideo(
+            args.input,
+            args.size,
+            mode=args.crop,
+            scale=args.crop_scale,
+            every=args.detect_every,
+            progress=lambda frames: _tick(frames, bar),
+        )
+    written = 0
+    with (
+        video,
+        video_with_audio(args.output, video.fps, args.input if args.audio else None) as writer,
+        tqdm(total=video.num_frames, desc="crop", unit="frame") as bar,
+    ):
+        for frame in video:
+            writer.write(frame)
+            written += 1
+            bar.update(1)
+    print(
+        f"wrote {args.output}: {written} frames of {args.size}x{args.size} at {video.fps:g} fps, "
+        f"{len(video.plan)} shot(s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 _BUILTIN: dict[str, tuple[Callable, Callable, str]] = {
     "animate": (
         add_animate_arguments,
         run_animate,
         "animate a source image with the motion of a driving video",
+    ),
+    "crop-video": (
+        add_crop_video_arguments,
+        run_crop_video,
+        "crop a video to the tracked face (one square per shot), e.g. to prepare training data",
     ),
     "convert": (
         add_convert_arguments,

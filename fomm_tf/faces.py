@@ -24,15 +24,17 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from .errors import InputError
 from .litert import load_interpreter
 from .media import to_uint8
 
-__all__ = ["FaceBox", "FaceDetector"]
+__all__ = ["FaceBox", "FaceDetector", "Shot", "track_faces"]
 
 
 @dataclass(frozen=True)
@@ -153,18 +155,20 @@ class FaceDetector:
                 boxes.append(FaceBox(box.x0, box.y0, box.x1, box.y1, float(det.score)))
         return boxes
 
-    def detect(self, image: np.ndarray) -> list[FaceBox]:
-        """Every face found, most confident first (overlapping finds merged)."""
+    def detect(self, image: np.ndarray, windows: bool = True) -> list[FaceBox]:
+        """Every face found, most confident first (overlapping finds merged).
+
+        ``windows=False`` skips the window pass (for video frames: fast, faces are large)."""
         img = to_uint8(np.asarray(image))
         if img.ndim != 3 or img.shape[2] != 3 or min(img.shape[:2]) < 8:
             raise InputError(f"face detection needs an (h, w, 3) picture, got {img.shape}")
-        found = self._search(img)
+        found = self._search(img, windows)
         return _merge([self._refine(img, box) for box in found[:8]])
 
-    def _search(self, img: np.ndarray) -> list[FaceBox]:
+    def _search(self, img: np.ndarray, windows: bool) -> list[FaceBox]:
         for model in (self._full, self._short):
             found = self._run(model, img)
-            if found:
+            if found or not windows:
                 return _merge(found)
         h, w = img.shape[:2]
         found = []
@@ -199,9 +203,9 @@ class FaceDetector:
                 return max(near, key=lambda b: b.score)
         return box
 
-    def find(self, image: np.ndarray) -> FaceBox | None:
+    def find(self, image: np.ndarray, windows: bool = True) -> FaceBox | None:
         """The main face: the largest of the confident ones (score within 0.2 of the best)."""
-        found = self.detect(image)
+        found = self.detect(image, windows)
         if not found:
             return None
         best = found[0].score
@@ -231,3 +235,80 @@ def _inside(a: FaceBox, b: FaceBox) -> bool:
     return (b.x0 <= ax <= b.x1 and b.y0 <= ay <= b.y1) or (
         a.x0 <= bx <= a.x1 and a.y0 <= by <= a.y1
     )
+
+
+# --------------------------------------------------------------------------------------------
+# videos
+
+
+@dataclass(frozen=True)
+class Shot:
+    """Frames ``[start, stop)`` between two cuts and the face box that holds the face
+    throughout them (None when no face was found in the shot)."""
+
+    start: int
+    stop: int
+    box: FaceBox | None
+
+
+def _thumb(frame: np.ndarray) -> np.ndarray:
+    gray = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
+    return cv2.resize(gray, (16, 16), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+
+
+def _shot_box(boxes: list[FaceBox]) -> FaceBox | None:
+    """The union of the shot's boxes after dropping outliers (centre more than one face size
+    from the median centre): one stable box, like the official crop's face "tube"."""
+    if not boxes:
+        return None
+    centers = np.array([b.center for b in boxes])
+    mid = np.median(centers, axis=0)
+    size = float(np.median([b.size for b in boxes]))
+    kept = [b for b, c in zip(boxes, centers) if np.hypot(*(c - mid)) <= size] or boxes
+    return FaceBox(
+        min(b.x0 for b in kept),
+        min(b.y0 for b in kept),
+        max(b.x1 for b in kept),
+        max(b.y1 for b in kept),
+        float(np.mean([b.score for b in kept])),
+    )
+
+
+def track_faces(
+    frames: Iterable[np.ndarray],
+    detector: FaceDetector,
+    every: int = 5,
+    cut_threshold: float = 0.12,
+) -> list[Shot]:
+    """Split a video into shots and find the face box of each.
+
+    A cut is a frame whose 16×16 grey thumbnail differs from the previous one by more than
+    ``cut_threshold`` on average (a talking head changes by a few hundredths). The detector
+    (no window pass) runs on the first frame of every shot and then every ``every`` frames.
+
+    Args:
+        frames: the video's frames, uint8 or float ``(h, w, 3)``; boxes are in their pixels.
+        detector: the face detector.
+        every: detect on every n-th frame of a shot.
+        cut_threshold: mean absolute thumbnail difference (``[0, 1]``) that makes a cut.
+    """
+    if every < 1:
+        raise InputError(f"detect every n frames: n must be >= 1, got {every}")
+    shots: list[Shot] = []
+    start, boxes, prev = 0, [], None
+    count = 0
+    for i, frame in enumerate(frames):
+        frame = to_uint8(np.asarray(frame))
+        thumb = _thumb(frame)
+        if prev is not None and float(np.abs(thumb - prev).mean()) > cut_threshold:
+            shots.append(Shot(start, i, _shot_box(boxes)))
+            start, boxes = i, []
+        if (i - start) % every == 0:
+            box = detector.find(frame, windows=False)
+            if box is not None:
+                boxes.append(box)
+        prev = thumb
+        count = i + 1
+    if count:
+        shots.append(Shot(start, count, _shot_box(boxes)))
+    return shots
