@@ -44,5 +44,8 @@ bench-guards: $(STAMP)
 bench-paste: $(STAMP)
 	$(PY) benchmarks/bench_paste.py
 
+photo-sheet: $(STAMP)
+	$(PY) docs/make_photo_sheet.py
+
 clean:
 	rm -rf $(VENV) out build *.egg-info .pytest_cache .ruff_cache
