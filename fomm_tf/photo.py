@@ -262,6 +262,8 @@ def prepare_source(
     """
     if mode not in CROP_MODES:
         raise InputError(f"--crop must be one of {', '.join(CROP_MODES)}, got {mode!r}")
+    if not scale > 0:
+        raise InputError(f"--crop-scale must be positive, got {scale}")
     canvas, factor = scale_to_max_size(picture, max_size)
     h, w = canvas.shape[:2]
     face = None
