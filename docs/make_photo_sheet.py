@@ -86,7 +86,7 @@ def main(argv=None) -> int:
         if rc:
             return rc
         picture = read_image(photo)
-        prep = prepare_source(picture, 64)
+        prep = prepare_source(picture)
         f, c = prep.face, prep.crop
         yellow, green = (255, 210, 0), (0, 220, 0)
         p1 = _panel(

@@ -269,20 +269,19 @@ def run_animate(args) -> int:
     from .photo import PasteBack, prepare_source
 
     picture = read_image(args.source)
-    backend = _make_backend(args)
-    size = backend.image_size
-    if size[0] != size[1]:
-        raise InputError(f"source crops need a square model, this one is {size[1]}x{size[0]}")
-    prepared = prepare_source(
+    prepared = prepare_source(  # before the networks load: no face is a quick error
         picture,
-        size[0],
         mode=args.crop,
         scale=args.crop_scale,
         max_size=args.max_size,
         name=args.source,
     )
+    backend = _make_backend(args)
+    size = backend.image_size
+    if size[0] != size[1]:
+        raise InputError(f"source crops need a square model, this one is {size[1]}x{size[0]}")
+    source = prepared.model_input(picture, size[0])
     del picture
-    source = prepared.source
     paste = args.paste_back if args.paste_back is not None else not prepared.crop_is_whole_picture
     paster = PasteBack(prepared.canvas, prepared.crop) if paste else None
     log.info("source crop: %s %s, paste-back %s", prepared.mode, prepared.crop, bool(paster))

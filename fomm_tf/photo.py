@@ -221,18 +221,22 @@ class PreparedSource:
     """What :func:`prepare_source` found and made.
 
     Attributes:
-        source: the model's input, float32 ``(size, size, 3)``.
         canvas: the picture at the output resolution, uint8 ``(H, W, 3)``.
         crop: the crop in canvas pixels.
         face: the face box in canvas pixels, or None.
         mode: the crop actually used: ``face``, ``center`` or ``none``.
+        factor: canvas pixels per picture pixel (<= 1).
     """
 
-    source: np.ndarray
     canvas: np.ndarray
     crop: Crop
     face: FaceBox | None
     mode: str
+    factor: float = 1.0
+
+    def model_input(self, picture: np.ndarray, size: int) -> np.ndarray:
+        """The crop cut from the full-resolution ``picture``, float32 ``(size, size, 3)``."""
+        return self.crop.scaled(1.0 / self.factor).extract(picture, size)
 
     @property
     def crop_is_whole_picture(self) -> bool:
@@ -241,18 +245,16 @@ class PreparedSource:
 
 def prepare_source(
     picture: np.ndarray,
-    size: int,
     mode: str = "auto",
     scale: float = DEFAULT_CROP_SCALE,
     max_size: int = DEFAULT_MAX_SIZE,
     detector: Callable[[], object] | None = None,
     name: str = "source",
 ) -> PreparedSource:
-    """Choose the source crop (see the module docstring) and cut the model's input.
+    """Choose the source crop (see the module docstring); ``model_input`` then cuts it.
 
     Args:
         picture: the full-resolution picture, float32 ``(h, w, 3)`` in ``[0, 1]`` (or uint8).
-        size: the model resolution.
         mode: ``auto`` (the face when one is found, else centre), ``face`` (a face or an
             ``InputError``), ``center`` or ``none``.
         scale: face crop side over face box side.
@@ -288,5 +290,4 @@ def prepare_source(
         crop = center_crop(h, w)
     else:
         crop = whole_crop(h, w)
-    source = crop.scaled(1.0 / factor).extract(picture, size)
-    return PreparedSource(source=source, canvas=canvas, crop=crop, face=face, mode=used)
+    return PreparedSource(canvas=canvas, crop=crop, face=face, mode=used, factor=factor)

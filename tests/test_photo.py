@@ -90,7 +90,7 @@ def test_prepare_source_finds_the_astronaut_off_centre_in_a_large_picture():
     big = np.full((2400, 3200, 3), 0.4, np.float32)
     astro = skimage_data.astronaut().astype(np.float32) / 255
     big[1500:2012, 2400:2912] = astro
-    prep = prepare_source(big, 64, mode="auto", max_size=1600)
+    prep = prepare_source(big, mode="auto", max_size=1600)
     assert prep.mode == "face" and prep.canvas.shape == (1200, 1600, 3)
     face = ASTRONAUT_FACE.shifted(2400, 1500, 1.0).shifted(0, 0, 0.5)  # in canvas pixels
     assert prep.face.iou(face) > 0.5
@@ -99,20 +99,20 @@ def test_prepare_source_finds_the_astronaut_off_centre_in_a_large_picture():
     assert c.x0 < cx < c.x0 + c.side and c.y0 < cy < c.y0 + c.side
     assert not prep.crop_is_whole_picture
     # the model input is the face: the middle of the crop is the astronaut's face, not the wall
-    mid = prep.source[24:40, 24:40]
+    mid = prep.model_input(big, 64)[24:40, 24:40]
     assert np.abs(mid - 0.4).mean() > 0.1
 
 
 def test_prepare_source_center_and_none_and_face_errors():
     pic = np.full((90, 160, 3), 0.5, np.float32)
-    assert prepare_source(pic, 32, mode="center").crop == Crop(35, 0, 90)
-    assert prepare_source(pic, 32, mode="auto").mode == "center"
-    prep = prepare_source(pic, 32, mode="none")
-    assert prep.crop_is_whole_picture and prep.source.shape == (32, 32, 3)
+    assert prepare_source(pic, mode="center").crop == Crop(35, 0, 90)
+    assert prepare_source(pic, mode="auto").mode == "center"
+    prep = prepare_source(pic, mode="none")
+    assert prep.crop_is_whole_picture and prep.model_input(pic, 32).shape == (32, 32, 3)
     from fomm_tf.errors import InputError
 
     with pytest.raises(InputError, match="plain.png: no face found"):
-        prepare_source(pic, 32, mode="face", name="plain.png")
+        prepare_source(pic, mode="face", name="plain.png")
 
 
 # --------------------------------------------------------------------------------------------
