@@ -4,8 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint format bench bench-export bench-train bench-guards clean \
-	android-test android-jars android-assets
+.PHONY: setup demo test lint format bench bench-export bench-train bench-guards bench-paste \
+	photo-sheet clean android-test android-jars android-assets
 
 setup: $(STAMP)
 
@@ -70,6 +70,12 @@ bench-train: $(STAMP)
 
 bench-guards: $(STAMP)
 	$(PY) benchmarks/bench_guards.py
+
+bench-paste: $(STAMP)
+	$(PY) benchmarks/bench_paste.py
+
+photo-sheet: $(STAMP)
+	$(PY) docs/make_photo_sheet.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info .pytest_cache .ruff_cache

@@ -92,8 +92,8 @@ def add_animate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--source",
         required=True,
-        help="source image (png/jpg/...; any size, grayscale or RGBA): centre-cropped "
-        "to a square and resized to the model resolution",
+        help="source image (png/jpg/...; any size, grayscale or RGBA): a square around the "
+        "face (see --crop) is cut and resized to the model resolution",
     )
     p.add_argument(
         "--driving",
@@ -147,6 +147,7 @@ def add_animate_arguments(p: argparse.ArgumentParser) -> None:
         "layout is closest to the source's instead of frame 0 (reads the "
         "driving video twice)",
     )
+    _add_photo_arguments(p)
     p.add_argument(
         "--batch-size", type=int, default=8, help="driving frames per network call (default 8)"
     )
@@ -175,6 +176,65 @@ def add_animate_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_photo_arguments(p: argparse.ArgumentParser) -> None:
+    from .photo import CROP_MODES, DEFAULT_CROP_SCALE, DEFAULT_MAX_SIZE
+
+    p.add_argument(
+        "--crop",
+        choices=CROP_MODES,
+        default="auto",
+        help="what of the source the model sees: face = a square around the detected face "
+        "(MediaPipe's detector, offline; no face is an error), center = the largest centred "
+        "square, none = the whole picture padded to a square, auto = face when one is found, "
+        "else center (default)",
+    )
+    p.add_argument(
+        "--crop-scale",
+        type=float,
+        default=DEFAULT_CROP_SCALE,
+        help="face crop side as a multiple of the detected face box's side (default "
+        f"{DEFAULT_CROP_SCALE}: whole head and the top of the shoulders, as the VoxCeleb "
+        "frames the official face models were trained on)",
+    )
+    p.add_argument(
+        "--paste-back",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="blend the animated crop back into the full picture with a feathered edge, so "
+        "the output has the photo's resolution (up to --max-size); default: on when the crop "
+        "is not the whole picture, else the output is the model-resolution animation",
+    )
+    p.add_argument(
+        "--max-size",
+        type=int,
+        default=DEFAULT_MAX_SIZE,
+        help="paste-back: the output's longest side in pixels; larger photos are scaled down "
+        f"to it (default {DEFAULT_MAX_SIZE})",
+    )
+    p.add_argument(
+        "--driving-crop",
+        choices=("auto", "face", "center", "none"),
+        default="auto",
+        help="what of each driving frame the model sees: face = the driver's face, tracked "
+        "(detector every --detect-every frames, one stable square per shot, re-detected after "
+        "a cut; no face at all is an error), center = the centre square, none = the whole "
+        "frame padded to a square, auto = face where one is found, else center (default)",
+    )
+    p.add_argument(
+        "--detect-every",
+        type=int,
+        default=5,
+        help="driving face crop: run the face detector on every n-th frame of a shot (default 5)",
+    )
+    p.add_argument(
+        "--audio",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep the driving video's sound, cut to the animation's length (default: keep; "
+        "a driver without sound gives a silent video; a GIF output has no sound)",
+    )
+
+
 def _make_backend(args):
     from .errors import InputError
 
@@ -198,18 +258,34 @@ def _make_backend(args):
 
 
 def run_animate(args) -> int:
+    import cv2
     import numpy as np
     from tqdm import tqdm
 
     from .animate import Animator
+    from .audio import video_with_audio
     from .errors import InputError
-    from .media import VideoReader, VideoWriter, fit_frame, read_image
+    from .media import read_image, to_uint8
+    from .photo import PasteBack, prepare_source
 
-    source_raw = read_image(args.source)
+    picture = read_image(args.source)
+    prepared = prepare_source(  # before the networks load: no face is a quick error
+        picture,
+        mode=args.crop,
+        scale=args.crop_scale,
+        max_size=args.max_size,
+        name=args.source,
+    )
     backend = _make_backend(args)
     size = backend.image_size
-    source = fit_frame(source_raw, size)
-    reader = VideoReader(args.driving, size=size)
+    if size[0] != size[1]:
+        raise InputError(f"source crops need a square model, this one is {size[1]}x{size[0]}")
+    source = prepared.model_input(picture, size[0])
+    del picture
+    paste = args.paste_back if args.paste_back is not None else not prepared.crop_is_whole_picture
+    paster = PasteBack(prepared.canvas, prepared.crop) if paste else None
+    log.info("source crop: %s %s, paste-back %s", prepared.mode, prepared.crop, bool(paster))
+    reader = _open_driver(args, size[0])
     options = backend.motion_options().override(
         relative=args.relative,
         adapt_movement_scale=args.adapt_scale,
@@ -225,7 +301,7 @@ def run_animate(args) -> int:
         log.info("best initial frame: %d", initial)
     written = 0
     with (
-        VideoWriter(args.output, fps=reader.fps) as writer,
+        video_with_audio(args.output, reader.fps, args.driving if args.audio else None) as writer,
         tqdm(total=reader.num_frames, desc="animate", unit="frame") as bar,
     ):
         driving_frames: list = []
@@ -237,11 +313,20 @@ def run_animate(args) -> int:
                 yield f
 
         for out in animator.animate(source, remember(reader), initial_frame=initial, kp_all=kp_all):
+            if paster is not None:
+                out = paster.batch(out)
             if args.side_by_side:
                 drv = np.stack(driving_frames[: len(out)])
                 del driving_frames[: len(out)]
-                src = np.broadcast_to(source, out.shape)
-                out = np.concatenate([src, drv, out], axis=2)
+                src = source
+                if paster is not None:
+                    side = out.shape[1]
+                    drv = np.stack([cv2.resize(to_uint8(f), (side, side)) for f in drv])
+                    src = prepared.canvas
+                else:
+                    drv = to_uint8(drv)
+                src = np.broadcast_to(to_uint8(src), (len(out), *src.shape))
+                out = np.concatenate([src, drv, to_uint8(out)], axis=2)
             writer.write(out)
             written += len(out)
             bar.update(len(out))
@@ -249,6 +334,27 @@ def run_animate(args) -> int:
             raise InputError(f"{args.driving}: no frames could be decoded")
     print(f"wrote {args.output}: {written} frames at {reader.fps:g} fps", file=sys.stderr)
     return 0
+
+
+def _open_driver(args, size: int):
+    """The driving frames at the model size, cropped as ``--driving-crop`` says."""
+    from tqdm import tqdm
+
+    from .media import VideoReader
+
+    if args.driving_crop == "center":
+        return VideoReader(args.driving, size=size)
+    from .driving import CroppedVideo
+
+    with tqdm(desc="find driver's face", unit="frame") as bar:
+        return CroppedVideo(
+            args.driving,
+            size,
+            mode=args.driving_crop,
+            scale=args.crop_scale,
+            every=args.detect_every,
+            progress=lambda frames: _tick(frames, bar),
+        )
 
 
 def _tick(frames, bar):
@@ -287,11 +393,95 @@ def run_convert(args) -> int:
     return 0
 
 
+def add_crop_video_arguments(p: argparse.ArgumentParser) -> None:
+    from .photo import DEFAULT_CROP_SCALE
+
+    p.add_argument("input", help="video to crop (any file ffmpeg reads, a GIF or a frame folder)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="cropped video (.mp4, .mkv, .mov, .avi or .gif) at the input's fps; it appears "
+        "only once complete",
+    )
+    p.add_argument(
+        "--size", type=int, default=256, help="side of the square output frames (default 256)"
+    )
+    p.add_argument(
+        "--crop",
+        choices=("auto", "face", "none"),
+        default="face",
+        help="face = the tracked face, one square per shot (default; no face is an error), "
+        "auto = face where one is found, else the centre square, none = the whole frame "
+        "padded to a square",
+    )
+    p.add_argument(
+        "--crop-scale",
+        type=float,
+        default=DEFAULT_CROP_SCALE,
+        help="crop side as a multiple of the face box's side (default "
+        f"{DEFAULT_CROP_SCALE}, VoxCeleb-like framing)",
+    )
+    p.add_argument(
+        "--detect-every",
+        type=int,
+        default=5,
+        help="run the face detector on every n-th frame of a shot (default 5)",
+    )
+    p.add_argument(
+        "--audio",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep the input's sound (default: keep)",
+    )
+
+
+def run_crop_video(args) -> int:
+    from tqdm import tqdm
+
+    from .audio import video_with_audio
+    from .driving import CroppedVideo
+    from .errors import InputError
+
+    if args.size < 16:
+        raise InputError(f"--size must be at least 16 pixels, got {args.size}")
+    with tqdm(desc="find the face", unit="frame") as bar:
+        video = CroppedVideo(
+            args.input,
+            args.size,
+            mode=args.crop,
+            scale=args.crop_scale,
+            every=args.detect_every,
+            progress=lambda frames: _tick(frames, bar),
+        )
+    written = 0
+    with (
+        video,
+        video_with_audio(args.output, video.fps, args.input if args.audio else None) as writer,
+        tqdm(total=video.num_frames, desc="crop", unit="frame") as bar,
+    ):
+        for frame in video:
+            writer.write(frame)
+            written += 1
+            bar.update(1)
+    print(
+        f"wrote {args.output}: {written} frames of {args.size}x{args.size} at {video.fps:g} fps, "
+        f"{len(video.plan)} shot(s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
 _BUILTIN: dict[str, tuple[Callable, Callable, str]] = {
     "animate": (
         add_animate_arguments,
         run_animate,
         "animate a source image with the motion of a driving video",
+    ),
+    "crop-video": (
+        add_crop_video_arguments,
+        run_crop_video,
+        "crop a video to the tracked face (one square per shot), e.g. to prepare training data",
     ),
     "convert": (
         add_convert_arguments,

@@ -171,6 +171,13 @@ def _as_rgb01(img: np.ndarray, source: str) -> np.ndarray:
     return np.ascontiguousarray(np.clip(rgb, 0.0, 1.0), dtype=np.float32)
 
 
+def _fit_long_side(hw: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """``(h, w)`` scaled so the long side is at most ``max_side`` (never enlarged)."""
+    h, w = hw
+    f = min(1.0, max_side / max(h, w))
+    return max(1, round(h * f)), max(1, round(w * f))
+
+
 def _normalize_size(size: int | tuple[int, int]) -> tuple[int, int]:
     """``64`` -> ``(64, 64)``; ``(h, w)`` -> ``(h, w)``; anything else -> InputError."""
     if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
@@ -559,7 +566,9 @@ class VideoReader:
         num_frames: frame count known without decoding (folders, strips, GIFs; for ffmpeg
             files ``round(duration * fps)`` from the container), else ``None``. Replaced by
             the exact count once an iteration ran to the end.
-        frame_size: ``(h, w)`` of the frames this reader yields (``size`` if given).
+        frame_size: ``(h, w)`` of the frames this reader yields (``size`` if given; with
+            ``max_side``, the whole frame scaled so its long side is at most ``max_side``,
+            inside ffmpeg for video files).
         source_size: ``(h, w)`` of the decoded frames before fitting.
 
     Iterating yields float32 RGB frames in ``[0, 1]`` of shape ``frame_size + (3,)``, fitted
@@ -568,9 +577,17 @@ class VideoReader:
     ffmpeg process is stopped when you stop early.
     """
 
-    def __init__(self, path: PathLike, size: int | tuple[int, int] | None = None) -> None:
+    def __init__(
+        self,
+        path: PathLike,
+        size: int | tuple[int, int] | None = None,
+        max_side: int | None = None,
+    ) -> None:
         self.path = Path(path)
         self.size = None if size is None else _normalize_size(size)
+        if max_side is not None and (self.size is not None or max_side < 1):
+            raise ValueError("max_side must be a positive int and excludes size")
+        self.max_side = max_side
         self.fps: float = DEFAULT_FPS
         self.num_frames: int | None = None
         self._closed = False
@@ -613,6 +630,8 @@ class VideoReader:
             int(first.shape[1]),
         )
         self.frame_size: tuple[int, int] = self.size or self.source_size
+        if self.max_side is not None:
+            self.frame_size = _fit_long_side(self.source_size, self.max_side)
         logger.debug(
             "opened %s (%s): %s frames at %.3g fps, %dx%d",
             p,
@@ -650,6 +669,9 @@ class VideoReader:
                 f"crop=trunc(min(iw\\,ih*{tw}/{th})):trunc(min(ih\\,iw*{th}/{tw})),"
                 f"scale={tw}:{th}:flags=area"
             )
+        if self.max_side is not None and max(probe.height, probe.width) > self.max_side:
+            th, tw = _fit_long_side((probe.height, probe.width), self.max_side)
+            filters.append(f"scale={tw}:{th}:flags=area")
         self._filters = ",".join(filters) or None
 
     def _read_gif_meta(self) -> None:
@@ -737,6 +759,8 @@ class VideoReader:
         if self.size is not None:
             return fit_frame(raw, self.size)  # one conversion to float, at the smaller size
         frame = _as_rgb01(raw, str(self.path))
+        if self.max_side is not None and frame.shape[:2] == self.frame_size:
+            return frame  # scaled by ffmpeg
         if frame.shape[:2] != self.source_size:
             h, w = frame.shape[:2]
             sh, sw = self.source_size
@@ -744,6 +768,9 @@ class VideoReader:
                 f"{self.path}: frame {index} is {w}x{h} but frame 1 is {sw}x{sh} "
                 "(pass size= to resize all frames)"
             )
+        if self.max_side is not None:
+            h, w = self.frame_size
+            frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
         return frame
 
     def batches(self, batch_size: int) -> Iterator[np.ndarray]:

@@ -330,7 +330,11 @@ def test_4k_driver_peak_memory_stays_near_a_small_drivers(tmp_path):
     assert probe_video(tmp_path / "b.mp4")[0] == 12
 
 
-def test_find_best_frame_decodes_the_driver_twice_not_three_times(tmp_path, monkeypatch):
+@pytest.mark.parametrize("crop, passes", [("center", 2), ("auto", 3)])
+def test_find_best_frame_decodes_the_driver_twice_not_three_times(
+    tmp_path, monkeypatch, crop, passes
+):
+    """Keypoints, then animation; the driving face crop adds one planning pass (at <= 640 px)."""
     write_image(tmp_path / "src.png", render_video(1, 64, seed=1)[0])
     with VideoWriter(tmp_path / "drv.mp4", fps=10) as w:
         w.write(render_video(9, 64, seed=2))
@@ -345,9 +349,9 @@ def test_find_best_frame_decodes_the_driver_twice_not_three_times(tmp_path, monk
     rc = cli.main(
         ["animate", "--config", "tiny-64", "--random-weights", "--find-best-frame",
          "--source", str(tmp_path / "src.png"), "--driving", str(tmp_path / "drv.mp4"),
-         "-o", str(tmp_path / "out.mp4")]
+         "-o", str(tmp_path / "out.mp4"), "--driving-crop", crop]
     )  # fmt: skip
-    assert rc == 0 and len(decodes) == 2
+    assert rc == 0 and len(decodes) == passes
     assert probe_video(tmp_path / "out.mp4")[0] == 9
 
 

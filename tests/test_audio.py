@@ -1,0 +1,126 @@
+"""The driver's sound in the output: kept, cut to the video, absent when absent, never fatal."""
+
+import logging
+import random
+import subprocess
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+from fomm_tf.audio import AudioError, has_audio, mux_audio, video_with_audio
+from fomm_tf.data.synthetic import render_video
+
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def ffmpeg(*args):
+    subprocess.run(
+        [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *map(str, args)], check=True
+    )
+
+
+def durations(path) -> dict[str, float]:
+    """Duration of each stream type in seconds, decoded (not the container's claim)."""
+    out = {}
+    for kind, sel in (("video", "0:v:0"), ("audio", "0:a:0")):
+        res = subprocess.run(
+            [FFMPEG, "-hide_banner", "-i", str(path), "-map", sel, "-f", "null", "-"],
+            capture_output=True,
+            text=True,
+        )
+        times = [ln for ln in res.stderr.replace("\r", "\n").splitlines() if "time=" in ln]
+        if res.returncode == 0 and times:
+            h, m, s = times[-1].split("time=")[1].split()[0].split(":")
+            out[kind] = int(h) * 3600 + int(m) * 60 + float(s)
+    return out
+
+
+def make_driver(path, seconds=2.0, fps=15, audio=True):
+    args = ["-f", "lavfi", "-i", f"testsrc=size=64x64:rate={fps}:duration={seconds}"]
+    if audio:
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}"]
+    ffmpeg(
+        *args, "-c:v", "libx264", "-pix_fmt", "yuv420p", *(["-c:a", "aac"] if audio else []), path
+    )
+    return path
+
+
+def write_frames(out, n, fps, driver):
+    with video_with_audio(out, fps, driver) as writer:
+        writer.write(render_video(n, 64, seed=1))
+    return writer
+
+
+def test_the_drivers_sound_is_kept_and_cut_to_the_animation(tmp_path):
+    driver = make_driver(tmp_path / "talk.mp4", seconds=3.0)
+    assert has_audio(driver)
+    out = tmp_path / "out.mp4"
+    write_frames(out, 20, 15.0, driver)  # 20 frames at 15 fps: 1.333 s of the 3 s driver
+    d = durations(out)
+    assert abs(d["video"] - 20 / 15) <= 1 / 15
+    assert abs(d["audio"] - 20 / 15) <= 1 / 15
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4", "talk.mp4"]
+
+
+def test_a_silent_driver_gives_a_silent_video(tmp_path):
+    driver = make_driver(tmp_path / "silent.mp4", audio=False)
+    assert not has_audio(driver)
+    out = tmp_path / "out.mp4"
+    write_frames(out, 10, 15.0, driver)
+    assert "audio" not in durations(out) and not has_audio(out)
+    assert not has_audio(tmp_path)  # a folder of frames has no sound
+
+
+def test_no_audio_flag_and_gif_output_give_no_sound(tmp_path):
+    driver = make_driver(tmp_path / "talk.mp4")
+    write_frames(tmp_path / "off.mp4", 10, 15.0, None)
+    write_frames(tmp_path / "out.gif", 10, 15.0, driver)
+    assert not has_audio(tmp_path / "off.mp4")
+    assert not has_audio(tmp_path / "out.gif")
+
+
+def corrupt_audio_driver(tmp_path):
+    """A driver whose AAC frames after the 10th hold random bytes (headers intact)."""
+    aac = tmp_path / "sound.aac"
+    ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100:duration=2", aac)
+    data = bytearray(aac.read_bytes())
+    rng = random.Random(0)
+    i = n = 0
+    while i < len(data) - 7:
+        if data[i] == 0xFF and data[i + 1] & 0xF0 == 0xF0:  # ADTS sync word
+            length = ((data[i + 3] & 3) << 11) | (data[i + 4] << 3) | (data[i + 5] >> 5)
+            if n >= 10:
+                data[i + 7 : i + length] = bytes(rng.randrange(256) for _ in range(length - 7))
+            i, n = i + length, n + 1
+        else:
+            i += 1
+    aac.write_bytes(bytes(data))
+    driver = tmp_path / "broken.mkv"
+    video = ["-f", "lavfi", "-i", "testsrc=size=64x64:rate=15:duration=2"]
+    ffmpeg(
+        *video, "-i", aac, "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-c:a", "copy", driver
+    )
+    return driver
+
+
+def test_a_corrupt_sound_costs_the_sound_not_the_video(tmp_path, caplog):
+    driver = corrupt_audio_driver(tmp_path)
+    assert has_audio(driver)
+    with pytest.raises(AudioError):
+        mux_audio(driver, driver, tmp_path / "direct.mp4", 1.0)
+    out = tmp_path / "out.mp4"
+    with caplog.at_level(logging.WARNING, logger="fomm_tf.audio"):
+        write_frames(out, 12, 15.0, driver)
+    assert "could not be kept" in caplog.text
+    d = durations(out)
+    assert "audio" not in d and abs(d["video"] - 12 / 15) <= 1 / 15
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_failing_animation_leaves_no_file(tmp_path):
+    driver = make_driver(tmp_path / "talk.mp4")
+    with pytest.raises(RuntimeError), video_with_audio(tmp_path / "out.mp4", 15, driver) as w:
+        w.write(np.zeros((2, 64, 64, 3), np.float32))
+        raise RuntimeError("boom")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["talk.mp4"]
