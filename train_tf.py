@@ -8,7 +8,7 @@ import logging
 import sys
 
 from fomm_tf.errors import InputError
-from fomm_tf.training import add_train_arguments, run_train
+from fomm_tf.training import add_train_arguments, exit_now, run_train
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,10 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        return run_train(args)
+        code = run_train(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        code = 2
+    exit_now(code)  # ends the process (see fomm_tf.training.run_train)
+    return code
 
 
 if __name__ == "__main__":

@@ -537,7 +537,12 @@ def main(argv: list[str] | None = None) -> int:
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        if args.command == "train":  # the input iterator is never destroyed: see run_train
+            from .training import exit_now
+
+            exit_now(code)
+        return code
     except InputError as exc:
         if args.debug:
             raise
