@@ -11,6 +11,7 @@ from .config import KeypointDetectorConfig
 from .layers.antialias import AntiAliasDownsample
 from .layers.blocks import Hourglass, conv2d
 from .layers.guards import finite_or
+from .layers.precision import float_dtype
 from .layers.warp import float_scope, make_coordinate_grid
 
 
@@ -106,8 +107,10 @@ class KeypointDetector(keras.Model):
         x = self.down(image)
         features = self.predictor(x, training=training)
         # Heatmaps and averages in float32, also under mixed precision.
-        logits = tf.cast(self.kp(features), tf.float32)
-        maps = tf.cast(self.jacobian(features), tf.float32) if self.jacobian is not None else None
+        logits = tf.cast(self.kp(features), float_dtype())
+        maps = (
+            tf.cast(self.jacobian(features), float_dtype()) if self.jacobian is not None else None
+        )
         h, w, k = logits.shape[1], logits.shape[2], logits.shape[3]
         with float_scope("kp_softargmax"):  # heatmap softmax and keypoint averaging
             flat = tf.reshape(logits, [-1, h * w, k]) / self.cfg.temperature
@@ -123,6 +126,6 @@ class KeypointDetector(keras.Model):
             with float_scope("jacobian_average"):
                 maps = tf.reshape(maps, [-1, h * w, self.num_jacobian_maps, 4])
                 jac = tf.reduce_sum(heatmap * maps, axis=1)  # (B, K, 4)
-                jac = finite_or(jac, tf.constant([1.0, 0.0, 0.0, 1.0]))  # NaN → identity
+                jac = finite_or(jac, tf.constant([1.0, 0.0, 0.0, 1.0], jac.dtype))  # NaN → identity
                 out["jacobian"] = tf.reshape(jac, [-1, k, 2, 2])
         return out

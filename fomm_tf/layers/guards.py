@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from .precision import float_dtype
+
 # Keypoints live in [-1, 1]; anything past ±KP_LIMIT maps outside every frame anyway.
 KP_LIMIT = 100.0
 # Jacobian entries of trained models stay within a few units; ±1e3 keeps every product finite.
@@ -38,11 +40,11 @@ def sanitize_keypoints(kp: dict) -> dict:
     the identity's entries, clipped to ±JACOBIAN_LIMIT.
     """
     out = dict(kp)
-    value = tf.convert_to_tensor(kp["value"], tf.float32)
+    value = tf.convert_to_tensor(kp["value"], float_dtype())
     out["value"] = tf.clip_by_value(finite_or(value, 0.0), -KP_LIMIT, KP_LIMIT)
     if "jacobian" in kp:
-        jac = tf.convert_to_tensor(kp["jacobian"], tf.float32)
-        eye = tf.constant([[1.0, 0.0], [0.0, 1.0]], tf.float32)
+        jac = tf.convert_to_tensor(kp["jacobian"], float_dtype())
+        eye = tf.constant([[1.0, 0.0], [0.0, 1.0]], jac.dtype)
         out["jacobian"] = tf.clip_by_value(finite_or(jac, eye), -JACOBIAN_LIMIT, JACOBIAN_LIMIT)
     return out
 

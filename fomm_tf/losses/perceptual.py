@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from ..errors import InputError
 from ..layers.antialias import AntiAliasDownsample
+from ..layers.precision import float_dtype
 
 log = logging.getLogger(__name__)
 
@@ -120,13 +121,19 @@ class VGG19Features:
             self.std = tf.constant(IMAGENET_STD, tf.float32)
 
     def _randomise(self, seed: int) -> None:
+        """He-normal weights drawn in torchvision's layer order and torch layout:
+        ``rng = default_rng(seed)``; per conv, weight ``N(0, 2/fan_in)`` of shape
+        (out, in, 3, 3), then bias ``N(0, 0.01²)`` (the recipe of the training-parity fixture).
+        """
         rng = np.random.default_rng(seed)
-        for name in _CONV_NAMES:
-            layer = next(la for s in self.layers for la in s if la.name == name)
-            kernel = layer.kernel
-            fan_in = int(np.prod(kernel.shape[:3]))
-            kernel.assign(rng.normal(0.0, np.sqrt(2.0 / fan_in), kernel.shape).astype("float32"))
-            layer.bias.assign(np.zeros(layer.bias.shape, "float32"))
+        layers = {la.name: la for s in self.layers for la in s}
+        for name in _CONV_NAMES:  # torchvision order; the 3 convs after relu5_1 are unused
+            layer = layers[name]
+            kh, kw, cin, cout = layer.kernel.shape
+            weight = rng.normal(0.0, np.sqrt(2.0 / (cin * kh * kw)), (cout, cin, kh, kw))
+            bias = rng.normal(0.0, 0.01, cout)
+            layer.kernel.assign(np.transpose(weight.astype(np.float32), (2, 3, 1, 0)))
+            layer.bias.assign(bias.astype(np.float32))
 
     def _load_torch(self, file: Path) -> None:
         from ..checkpoint import read_torch_checkpoint
@@ -226,7 +233,8 @@ class PerceptualLoss:
     def __call__(self, prediction: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
         # Prediction and target go through VGG separately: in one concatenated batch the
         # backward pass would also compute input gradients for the target half.
-        total = tf.zeros((), tf.float32)
+        dtype = float_dtype()
+        total = tf.zeros((), dtype)
         target = tf.stop_gradient(target)
         levels = zip(self.pyramid(prediction), self.pyramid(target), self.slices)
         for pred_level, target_level, n in levels:
@@ -235,6 +243,6 @@ class PerceptualLoss:
             target_feats = [tf.stop_gradient(f) for f in self.vgg(target_level, n)]
             for w, feat, ref in zip(self.weights, self.vgg(pred_level, n), target_feats):
                 if w:
-                    diff = tf.cast(feat, tf.float32) - tf.cast(ref, tf.float32)
+                    diff = tf.cast(feat, dtype) - tf.cast(ref, dtype)
                     total += w * tf.reduce_mean(tf.abs(diff))
         return total
