@@ -9,8 +9,11 @@ detached prediction.
 Distribution: ``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` names several workers,
 otherwise ``MirroredStrategy`` over all local GPUs (or the CPU; ``--cpu-replicas N`` splits the
 CPU into N logical devices, for tests). The global batch is ``train_params.batch_size`` and is
-split over the replicas. Batch norm statistics are per replica (the official code syncs them
-on GPUs).
+split over the replicas. Batch norm statistics are taken over the global batch (all-reduced
+across replicas and workers, as the official ``SynchronizedBatchNorm2d``; with one replica it
+is plain batch norm, see :mod:`fomm_tf.layers.batchnorm`); ``--no-sync-batch-norm`` keeps
+them per replica. The equivariance transforms of a step are drawn for the global batch, so a
+step does not depend on how the batch is split.
 
 State and resumption: ``LOG_DIR/checkpoints`` holds ``tf.train.CheckpointManager`` checkpoints
 of the three networks, the three optimizers (slots and iteration counts, which drive the
@@ -118,6 +121,7 @@ class TrainOptions:
     mixed_precision: bool = False
     xla: bool = False
     cpu_replicas: int = 0
+    sync_batch_norm: bool = True
     keep_checkpoints: int = 3
     progress: bool = True
 
@@ -192,6 +196,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         help="split the CPU into N logical devices (testing distribution)",
+    )
+    parser.add_argument(
+        "--no-sync-batch-norm",
+        dest="sync_batch_norm",
+        action="store_false",
+        help="batch-norm statistics per replica instead of over the global batch (default: "
+        "synchronized across all replicas and workers, as the official code's "
+        "SynchronizedBatchNorm2d; one replica is plain batch norm either way)",
     )
     parser.add_argument(
         "--keep-checkpoints",
@@ -328,6 +340,7 @@ class Trainer:
         import keras
         import tensorflow as tf
 
+        from .layers.batchnorm import set_batch_norm_sync
         from .losses import MultiScaleDiscriminator, PerceptualLoss, VGG19Features
         from .models import build_models
 
@@ -348,6 +361,9 @@ class Trainer:
         )
         with strategy.scope(), tf.variable_creator_scope(_mean_aggregation_creator):
             self.models = build_models(cfg, seed=options.seed)
+            if not options.sync_batch_norm:
+                for net in (self.models.kp_detector, self.models.generator):
+                    set_batch_norm_sync(net, False)
             self.discriminator = None
             h, w_ = cfg.image_size
             if self.use_gan:
@@ -530,7 +546,11 @@ class Trainer:
             start += len(vs)
         return grads
 
-    def replica_step(self, batch, step, transform=None, apply: bool = True):
+    def replica_step(self, batch, step):
+        """One replica's training step (see :meth:`replica_work`); returns (losses, visuals)."""
+        return self.replica_work(batch, step)
+
+    def replica_work(self, batch, step, transform=None, apply: bool = True):
         """One replica's training step: generator-side losses, one backward pass and the
         keypoint-detector and generator updates, then the discriminator's loss and update.
 
@@ -606,7 +626,7 @@ class Trainer:
         step = self.step.read_value()
 
         def replica(batch, step, transform):
-            losses, _, grads = self.replica_step(batch, step, transform, apply=False)
+            losses, _, grads = self.replica_work(batch, step, transform, apply=False)
             return losses, grads
 
         losses, grads = self.strategy.run(replica, args=(batch, step, transform))
@@ -622,7 +642,7 @@ class Trainer:
     def gradients(self, batch, transform=None) -> tuple[dict, dict]:
         """One step's losses and gradients, without updating the weights.
 
-        Runs :meth:`replica_step` on every replica (the same code as :meth:`train_step`, with
+        Runs :meth:`replica_work` on every replica (the same code as :meth:`train_step`, with
         ``apply=False``); batch-norm statistics and spectral-norm vectors advance as in a
         training step, the step counter does not.
 
@@ -634,8 +654,11 @@ class Trainer:
 
         Returns:
             ``(losses, gradients)``: the replica-mean losses and, per network, a
-            ``{variable.path: gradient}`` dict of the summed gradients.
+            ``{weight path below the network: gradient}`` dict of the summed gradients
+            (:func:`fomm_tf.weights.relative_path`).
         """
+        from .weights import relative_path
+
         if getattr(self, "_gradients_fn", None) is None:
             self._gradients_fn = tf_function(self._distributed_gradients)
         losses, grads = self._gradients_fn(batch, transform)
@@ -643,7 +666,9 @@ class Trainer:
         if self.discriminator is not None:
             nets["discriminator"] = self.discriminator
         out = {
-            name: {v.path: g.numpy() for v, g in zip(net.trainable_variables, grads[name])}
+            name: {
+                relative_path(v): g.numpy() for v, g in zip(net.trainable_variables, grads[name])
+            }
             for name, net in nets.items()
         }
         return {k: v.numpy() for k, v in losses.items()}, out
@@ -667,7 +692,7 @@ def official_step(
 
     Loads an official-format checkpoint, feeds one batch with a given equivariance transform
     and runs :meth:`Trainer.gradients` — the trainer's own losses and step
-    (:meth:`Trainer.replica_step`) on one replica, without updating the weights — so the
+    (:meth:`Trainer.replica_work`) on one replica, without updating the weights — so the
     result can be compared number for number with the official ``GeneratorFullModel`` /
     ``DiscriminatorFullModel`` (see ``tests/data/official-train-small``).
 
@@ -911,6 +936,13 @@ def train(options: TrainOptions) -> dict:
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         name = "MultiWorkerMirroredStrategy"
     log.info("strategy: %s, replicas: %d", name, strategy.num_replicas_in_sync)
+    if strategy.num_replicas_in_sync > 1:
+        log.info(
+            "batch norm: %s",
+            "synchronized across replicas"
+            if options.sync_batch_norm
+            else "per replica (--no-sync-batch-norm)",
+        )
     cfg = load_config(options.config)
     dp = cfg.raw.get("dataset_params") or {}
     tp = cfg.raw.get("train_params") or {}

@@ -170,12 +170,18 @@ def export_state_dict(model) -> dict[str, np.ndarray]:
     return out
 
 
+def relative_path(variable) -> str:
+    """A weight's path below its top-level network (``predictor/down_block_0/conv/kernel``),
+    the same for every instance of the same config."""
+    return variable.path.split("/", 1)[-1]
+
+
 def torch_gradients(model, gradients: dict) -> dict[str, np.ndarray]:
     """Gradients of ``model``'s trainable weights keyed by official state-dict names.
 
     Args:
         model: a network with ``torch_children()``.
-        gradients: ``{variable.path: gradient}`` in Keras layout (``None``: no gradient,
+        gradients: ``{relative_path(variable): gradient}`` in Keras layout (``None``: none,
             returned as zeros, as torch leaves an unused parameter's ``.grad`` empty).
 
     Returns:
@@ -186,7 +192,7 @@ def torch_gradients(model, gradients: dict) -> dict[str, np.ndarray]:
         for param, (variable, layout) in torch_weights(layer).items():
             if variable is None or not variable.trainable:
                 continue
-            grad = gradients.get(variable.path)
+            grad = gradients.get(relative_path(variable))
             grad = np.zeros(variable.shape, np.float32) if grad is None else np.asarray(grad)
             out[f"{name}.{param}"] = to_torch_layout(grad, layout)
     return out
