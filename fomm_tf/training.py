@@ -177,7 +177,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--vgg19-weights",
         default="imagenet",
-        help="imagenet (Keras cache file), a .h5/.pth path, or random",
+        help="perceptual-loss VGG19: imagenet (default: torchvision's vgg19-dcbb9e9d.pth from "
+        "torch's cache $TORCH_HOME/hub/checkpoints or ~/.cache/torch/hub/checkpoints, the "
+        "official network; else Keras's Caffe-converted cache file, with a warning: its loss "
+        "scale differs), torchvision, keras, random (seeded, for tests), or a .pth/.h5 path",
     )
     parser.add_argument(
         "--batch-size",
