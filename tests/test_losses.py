@@ -152,7 +152,7 @@ def caches(tmp_path, monkeypatch):
     return perceptual.torch_cache_file(), perceptual.keras_cache_file()
 
 
-def _fake_torchvision_vgg19(path, fake_torch, seed: int):
+def _fake_torchvision_vgg19(path, fake_torch, seed: int):  # noqa: F811
     """A torch zip-format ``vgg19`` state dict (the convolutions up to relu5_1) holding the
     ``random`` recipe's weights for ``seed``, written without torch."""
     from test_checkpoint import _FakeStorage, _FakeTensor, _torch_like_pickle, _zip_checkpoint
@@ -184,7 +184,7 @@ def _fake_torchvision_vgg19(path, fake_torch, seed: int):
     return _zip_checkpoint(path, _torch_like_pickle(state), storages)
 
 
-def test_imagenet_reads_torchvisions_vgg19_from_the_torch_cache(caches, fake_torch):
+def test_imagenet_reads_torchvisions_vgg19_from_the_torch_cache(caches, fake_torch):  # noqa: F811
     torch_file, keras_file = caches
     _fake_torchvision_vgg19(torch_file, fake_torch, seed=7)
     keras_file.parent.mkdir(parents=True)
