@@ -717,7 +717,8 @@ def official_step(
         inputs: ``source``, ``driving`` (B, H, W, C) float32 in [0, 1] and the official
             ``Transform``'s draws ``tps_theta`` (B, 2, 3), ``tps_control_params`` (B, 1, P)
             and ``tps_control_points`` (1, p, p, 2) — the layout of the fixture's
-            ``inputs.npz``.
+            ``inputs.npz``. The transform is needed only with an equivariance loss, its TPS
+            part only when ``transform_params`` has ``sigma_tps`` and ``points_tps``.
         vgg19_seed: seed of the perceptual loss's VGG19 (``--vgg19-weights random`` with
             this seed: He-normal weights drawn in torchvision's layer order and torch layout).
         dtype: ``"float64"`` (default) or ``"float32"``.
@@ -760,10 +761,16 @@ def _official_step(config, checkpoint, inputs, vgg19_seed, dtype):
     from .weights import load_state_dict, torch_gradients
 
     cfg = config if isinstance(config, FommConfig) else load_config(config)
-    missing = [k for k in OFFICIAL_INPUT_KEYS if k not in inputs]
+    lw = (cfg.raw.get("train_params") or {}).get("loss_weights") or {}
+    equivariance = bool(lw.get("equivariance_value", 0) or lw.get("equivariance_jacobian", 0))
+    tp = (cfg.raw.get("train_params") or {}).get("transform_params") or {}
+    # The official Transform has a TPS part only when both sigma_tps and points_tps are set.
+    tps = equivariance and "sigma_tps" in tp and "points_tps" in tp
+    required = OFFICIAL_INPUT_KEYS[: 2 + equivariance + 2 * tps]
+    missing = [k for k in required if k not in inputs]
     if missing:
         raise InputError(f"official_step inputs: missing {', '.join(missing)}")
-    arrays = {k: np.asarray(inputs[k], dtype) for k in OFFICIAL_INPUT_KEYS}
+    arrays = {k: np.asarray(inputs[k], dtype) for k in required}
     h, w = cfg.image_size
     c = cfg.kp_detector.num_channels
     batch = arrays["source"].shape[0]
@@ -773,14 +780,20 @@ def _official_step(config, checkpoint, inputs, vgg19_seed, dtype):
                 f"official_step inputs: {key} has shape {arrays[key].shape}, "
                 f"expected ({batch}, {h}, {w}, {c}) for this config"
             )
-    if arrays["tps_theta"].shape != (batch, 2, 3):
-        raise InputError(f"official_step inputs: tps_theta must be ({batch}, 2, 3)")
-    points = arrays["tps_control_points"].reshape(-1, 2)
-    if arrays["tps_control_params"].size != batch * len(points):
-        raise InputError(
-            "official_step inputs: tps_control_params must hold one weight per control point "
-            f"and sample ({batch}×{len(points)})"
-        )
+    transform = None
+    if equivariance:
+        if arrays["tps_theta"].shape != (batch, 2, 3):
+            raise InputError(f"official_step inputs: tps_theta must be ({batch}, 2, 3)")
+        transform = {"theta": tf.constant(arrays["tps_theta"])}
+    if tps:
+        points = arrays["tps_control_points"].reshape(-1, 2)
+        if arrays["tps_control_params"].size != batch * len(points):
+            raise InputError(
+                "official_step inputs: tps_control_params must hold one weight per control "
+                f"point and sample ({batch}×{len(points)})"
+            )
+        transform["control_params"] = tf.constant(arrays["tps_control_params"].reshape(batch, -1))
+        transform["control_points"] = tf.constant(points)
 
     options = TrainOptions(
         config=str(config) if not isinstance(config, FommConfig) else "<config>",
@@ -807,11 +820,6 @@ def _official_step(config, checkpoint, inputs, vgg19_seed, dtype):
         except CheckpointError as exc:
             raise CheckpointError(f"{checkpoint}: {exc}") from None
 
-    transform = {
-        "theta": tf.constant(arrays["tps_theta"]),
-        "control_params": tf.constant(arrays["tps_control_params"].reshape(batch, -1)),
-        "control_points": tf.constant(points),
-    }
     feed = {k: tf.constant(arrays[k]) for k in ("source", "driving")}
     losses, grads = trainer.gradients(feed, transform)
     out = {k: float(v) for k, v in losses.items() if k != "disc_gan"}
