@@ -1,10 +1,10 @@
-"""Batch normalisation with the official code's training arithmetic, synchronized across replicas.
+"""Batch normalisation with the official code's training statistics, synchronized across replicas.
 
 The official networks use ``SynchronizedBatchNorm2d``: in training, batch statistics over every
 device's share of the batch (biased variance for normalising, eps 1e-5), running statistics
 updated with momentum 0.1 and the *unbiased* batch variance; in evaluation the running
 statistics. :class:`BatchNorm` is a Keras ``BatchNormalization`` (same weights, same names,
-same evaluation path) whose training path does the same:
+same evaluation path, same normalisation arithmetic) whose training path does the same:
 
 * statistics over the global batch when a ``tf.distribute`` strategy runs more than one
   replica in sync (``MirroredStrategy`` over GPUs, ``MultiWorkerMirroredStrategy``): the
@@ -13,10 +13,6 @@ same evaluation path) whose training path does the same:
   all-reduce is differentiable, so the gradients equal those of one replica on the whole
   batch. With one replica (or outside a strategy) nothing is all-reduced: the layer traces
   exactly the ops of plain batch norm, decided in Python at trace time;
-* normalisation written as ``(x − mean)·(γ/√(var + ε)) + β``. Keras/TF's
-  ``x·s + (β − mean·s)`` cancels catastrophically when ``|mean| ≫ std`` (small batches, as
-  in training FOMM), and its gradient does too: with it the trainer's float32 gradients
-  were 5× further from the official code's than the float32 noise floor;
 * the moving variance follows torch: it is updated with the unbiased batch variance
   ``var·n/(n − 1)`` (``n`` values per channel over the global batch).
 """
@@ -29,7 +25,7 @@ import tensorflow as tf
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
 class BatchNorm(keras.layers.BatchNormalization):
-    """``BatchNormalization`` with torch's training arithmetic, synchronized across replicas.
+    """``BatchNormalization`` with torch's training statistics, synchronized across replicas.
 
     Args:
         sync: all-reduce the batch statistics over the replicas of a ``tf.distribute``
@@ -76,12 +72,15 @@ class BatchNorm(keras.layers.BatchNormalization):
         self.moving_variance.assign(
             tf.cast(self.moving_variance, compute_dtype) * m + unbiased * (1.0 - m)
         )
-        scale = tf.math.rsqrt(var + self.epsilon)
-        if self.scale:
-            scale = scale * tf.cast(self.gamma, compute_dtype)
-        out = (x - mean) * scale
-        if self.center:
-            out = out + tf.cast(self.beta, compute_dtype)
+        out = keras.ops.batch_normalization(
+            x,
+            mean,
+            var,
+            axis=self.axis,
+            offset=tf.cast(self.beta, compute_dtype) if self.center else None,
+            scale=tf.cast(self.gamma, compute_dtype) if self.scale else None,
+            epsilon=self.epsilon,
+        )
         return tf.cast(out, self.compute_dtype)
 
     def get_config(self):
