@@ -42,7 +42,7 @@ class AntiAliasDownsample(keras.layers.Layer):
             kernel = gaussian_kernel(self.scale)
             self.pad = kernel.shape[0] // 2
             depthwise = np.tile(kernel[:, :, None, None], (1, 1, channels, 1))
-            self.kernel = depthwise
+            self.kernel = tf.constant(depthwise)
 
     def call(self, x):
         if self.scale == 1.0:
