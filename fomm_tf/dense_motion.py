@@ -17,6 +17,7 @@ from .config import DenseMotionConfig
 from .layers.antialias import AntiAliasDownsample
 from .layers.blocks import Hourglass, conv2d
 from .layers.guards import clip_jacobian, regularized_inverse_2x2, sanitize_keypoint_values
+from .layers.precision import float_dtype
 from .layers.warp import float_scope, grid_sample, make_coordinate_grid
 
 
@@ -169,7 +170,7 @@ class DenseMotionNetwork(keras.Model):
             heat = tf.broadcast_to(heat, [batch, h, w, k1])
             net_in = tf.concat([heat[..., None], deformed], axis=-1)  # [heat_k, R, G, B] per k
         prediction = self.hourglass(tf.reshape(net_in, [-1, h, w, k1 * (c + 1)]), training=training)
-        mask_logits = tf.cast(self.mask(prediction), tf.float32)
+        mask_logits = tf.cast(self.mask(prediction), float_dtype())
         with float_scope("mask_flow"):  # mask softmax and the flow it mixes
             mask = tf.nn.softmax(mask_logits, axis=-1)
             out = {
@@ -178,5 +179,5 @@ class DenseMotionNetwork(keras.Model):
                 "deformation": tf.reduce_sum(motions * mask[..., None], axis=3),
             }
         if self.occlusion is not None:
-            out["occlusion_map"] = tf.sigmoid(tf.cast(self.occlusion(prediction), tf.float32))
+            out["occlusion_map"] = tf.sigmoid(tf.cast(self.occlusion(prediction), float_dtype()))
         return out

@@ -18,6 +18,7 @@ import tensorflow as tf
 from .config import DenseMotionConfig, GeneratorConfig
 from .dense_motion import DenseMotionNetwork
 from .layers.blocks import DownBlock2d, ResBlock2d, SameBlock2d, UpBlock2d, conv2d
+from .layers.precision import float_dtype
 from .layers.warp import grid_sample, resize_bilinear
 
 
@@ -141,7 +142,7 @@ class OcclusionAwareGenerator(keras.Model):
             out = block(out, training=training)
         for block in self.up_blocks:
             out = block(out, training=training)
-        return tf.sigmoid(tf.cast(self.final(out), tf.float32))
+        return tf.sigmoid(tf.cast(self.final(out), float_dtype()))
 
     def warp(self, image, deformation):
         """Back-warp ``image`` with a flow, resizing the flow bilinearly to the image size."""

@@ -10,6 +10,7 @@ import tensorflow as tf
 from .config import KeypointDetectorConfig
 from .layers.antialias import AntiAliasDownsample
 from .layers.blocks import Hourglass, conv2d
+from .layers.precision import float_dtype
 from .layers.warp import float_scope, make_coordinate_grid
 
 
@@ -105,8 +106,10 @@ class KeypointDetector(keras.Model):
         x = self.down(image)
         features = self.predictor(x, training=training)
         # Heatmaps and averages in float32, also under mixed precision.
-        logits = tf.cast(self.kp(features), tf.float32)
-        maps = tf.cast(self.jacobian(features), tf.float32) if self.jacobian is not None else None
+        logits = tf.cast(self.kp(features), float_dtype())
+        maps = (
+            tf.cast(self.jacobian(features), float_dtype()) if self.jacobian is not None else None
+        )
         h, w, k = logits.shape[1], logits.shape[2], logits.shape[3]
         with float_scope("kp_softargmax"):  # heatmap softmax and keypoint averaging
             flat = tf.reshape(logits, [-1, h * w, k]) / self.cfg.temperature

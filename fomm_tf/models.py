@@ -63,7 +63,7 @@ def build_models(
     kp = KeypointDetector.from_dataclass(cfg.kp_detector)
     gen = OcclusionAwareGenerator.from_dataclass(cfg.generator)
     h, w = cfg.image_size
-    dummy = np.zeros((1, h, w, cfg.kp_detector.num_channels), np.float32)
+    dummy = np.zeros((1, h, w, cfg.kp_detector.num_channels), keras.config.floatx())
     kp_out = kp(dummy)
     gen(dummy, kp_source=kp_out, kp_driving=kp_out)
     return Models(kp, gen, cfg)

@@ -9,8 +9,11 @@ detached prediction.
 Distribution: ``MultiWorkerMirroredStrategy`` when ``TF_CONFIG`` names several workers,
 otherwise ``MirroredStrategy`` over all local GPUs (or the CPU; ``--cpu-replicas N`` splits the
 CPU into N logical devices, for tests). The global batch is ``train_params.batch_size`` and is
-split over the replicas. Batch norm statistics are per replica (the official code syncs them
-on GPUs).
+split over the replicas. Batch norm statistics are taken over the global batch (all-reduced
+across replicas and workers, as the official ``SynchronizedBatchNorm2d``; with one replica it
+is plain batch norm, see :mod:`fomm_tf.layers.batchnorm`); ``--no-sync-batch-norm`` keeps
+them per replica. The equivariance transforms of a step are drawn for the global batch, so a
+step does not depend on how the batch is split.
 
 State and resumption: ``LOG_DIR/checkpoints`` holds ``tf.train.CheckpointManager`` checkpoints
 of the three networks, the three optimizers (slots and iteration counts, which drive the
@@ -120,6 +123,7 @@ class TrainOptions:
     mixed_precision: bool = False
     xla: bool = False
     cpu_replicas: int = 0
+    sync_batch_norm: bool = True
     keep_checkpoints: int = 3
     progress: bool = True
     cache_mb: int = 2048
@@ -176,7 +180,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--vgg19-weights",
         default="imagenet",
-        help="imagenet (Keras cache file), a .h5/.pth path, or random",
+        help="perceptual-loss VGG19: imagenet (default: torchvision's vgg19-dcbb9e9d.pth from "
+        "torch's cache $TORCH_HOME/hub/checkpoints or ~/.cache/torch/hub/checkpoints, the "
+        "official network; else Keras's Caffe-converted cache file, with a warning: its loss "
+        "scale differs), torchvision, keras, random (seeded, for tests), or a .pth/.h5 path",
     )
     parser.add_argument(
         "--batch-size",
@@ -195,6 +202,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=0,
         help="split the CPU into N logical devices (testing distribution)",
+    )
+    parser.add_argument(
+        "--no-sync-batch-norm",
+        dest="sync_batch_norm",
+        action="store_false",
+        help="batch-norm statistics per replica instead of over the global batch (default: "
+        "synchronized across all replicas and workers, as the official code's "
+        "SynchronizedBatchNorm2d; one replica is plain batch norm either way)",
     )
     parser.add_argument(
         "--keep-checkpoints",
@@ -253,6 +268,13 @@ def exit_now(code: int) -> None:
 
 # ------------------------------------------------------------------------------------------
 # strategy
+
+
+def tf_function(fn):
+    """``tf.function`` with retracing kept down (the trainer's step functions)."""
+    import tensorflow as tf
+
+    return tf.function(fn, reduce_retracing=True)
 
 
 def _tf_config_workers() -> int:
@@ -351,6 +373,7 @@ class Trainer:
         import keras
         import tensorflow as tf
 
+        from .layers.batchnorm import set_batch_norm_sync
         from .losses import MultiScaleDiscriminator, PerceptualLoss, VGG19Features
         from .models import build_models
 
@@ -371,6 +394,9 @@ class Trainer:
         )
         with strategy.scope(), tf.variable_creator_scope(_mean_aggregation_creator):
             self.models = build_models(cfg, seed=options.seed)
+            if not options.sync_batch_norm:
+                for net in (self.models.kp_detector, self.models.generator):
+                    set_batch_norm_sync(net, False)
             self.discriminator = None
             h, w_ = cfg.image_size
             if self.use_gan:
@@ -443,11 +469,17 @@ class Trainer:
 
     # -- one replica's work
 
-    def generator_losses(self, batch, step):
-        """Forward pass and the generator-side losses of one replica; returns (losses, out)."""
+    def generator_losses(self, batch, step, transform=None):
+        """Forward pass and the generator-side losses of one replica; returns (losses, out).
+
+        ``transform``: ``None`` draws the equivariance transform from ``(seed, step)``;
+        otherwise a dict of the global batch's transform parameters (``theta``,
+        ``control_params``, ``control_points``, see :meth:`RandomTPS.from_params`).
+        """
         import tensorflow as tf
 
-        from .losses import RandomTPS, equivariance_losses, generator_gan_losses
+        from .layers.precision import float_dtype
+        from .losses import equivariance_losses, generator_gan_losses
 
         kp_net, gen = self.models.kp_detector, self.models.generator
         source, driving = batch["source"], batch["driving"]
@@ -455,7 +487,7 @@ class Trainer:
         kp_driving = kp_net(driving, training=True)
         out = gen(source, kp_source=kp_source, kp_driving=kp_driving, training=True)
         out["kp_source"], out["kp_driving"] = kp_source, kp_driving
-        prediction = tf.cast(out["prediction"], tf.float32)
+        prediction = tf.cast(out["prediction"], float_dtype())
         losses = {}
         w = self.weights
         if self.perceptual is not None:
@@ -470,38 +502,52 @@ class Trainer:
                 )
             )
         if self.use_equivariance:
-            replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-            seed = tf.stack(
-                [
-                    tf.cast(self.options.seed, tf.int64),
-                    step * self.replicas + tf.cast(replica, tf.int64),
-                ]
-            )
-            tparams = self.train_params.get("transform_params") or {}
-            transform = RandomTPS(
-                tf.shape(driving)[0],
-                tparams.get("sigma_affine", 0.05),
-                tparams.get("sigma_tps"),
-                tparams.get("points_tps"),
-                seed,
-            )
-            frame = transform.transform_frame(driving, self.cfg.align_corners)
+            tps = self._replica_transform(driving, step, transform)
+            frame = tps.transform_frame(driving, self.cfg.align_corners)
             kp_t = kp_net(frame, training=True)
-            kp_t = {k: tf.cast(v, tf.float32) for k, v in kp_t.items()}
-            kp_d = {k: tf.cast(v, tf.float32) for k, v in kp_driving.items()}
+            kp_t = {k: tf.cast(v, float_dtype()) for k, v in kp_t.items()}
+            kp_d = {k: tf.cast(v, float_dtype()) for k, v in kp_driving.items()}
             losses.update(
                 equivariance_losses(
                     kp_d,
                     kp_t,
-                    transform,
+                    tps,
                     float(w.get("equivariance_value", 0)),
                     float(w.get("equivariance_jacobian", 0)),
                 )
             )
         return losses, out
 
-    def _apply(self, tape, loss, groups):
+    def _replica_transform(self, driving, step, transform=None):
+        """This replica's share of the global batch's equivariance transforms.
+
+        The transforms of a step are drawn for the whole global batch from ``(seed, step)``
+        and each replica takes the rows of its own samples, so a step does not depend on how
+        the batch is split over replicas or workers.
+        """
+        import tensorflow as tf
+
+        from .losses import RandomTPS
+
+        local = tf.shape(driving)[0]
+        if transform is None:
+            tparams = self.train_params.get("transform_params") or {}
+            seed = tf.stack([tf.cast(self.options.seed, tf.int64), tf.cast(step, tf.int64)])
+            tps = RandomTPS(
+                local * self.replicas,
+                tparams.get("sigma_affine", 0.05),
+                tparams.get("sigma_tps"),
+                tparams.get("points_tps"),
+                seed,
+            )
+        else:
+            tps = RandomTPS.from_params(**transform)
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        return tps.slice(tf.cast(replica, tf.int32) * local, local)
+
+    def _apply(self, tape, loss, groups, apply: bool = True):
         """One backward pass for ``loss``; each (optimizer, variables) group takes its share.
+        Returns the gradients (variables in group order); ``apply=False`` only computes them.
 
         Asking the tape once per optimizer would run the whole backward pass once per
         optimizer (the keypoint detector's gradients flow through the generator). Under mixed
@@ -517,6 +563,8 @@ class Trainer:
             # Seeding the backward pass with the scale == differentiating loss·scale.
             grads = tape.gradient(loss, variables, output_gradients=scale)
             grads = [None if g is None else tf.cast(g, tf.float32) / scale for g in grads]
+        if not apply:
+            return grads
 
         if self.loss_scale is not None:
             # Optimizers all-reduce through merge_call, which cannot run inside tf.cond, so an
@@ -529,21 +577,38 @@ class Trainer:
         for optimizer, vs in groups:
             optimizer.apply_gradients(zip(grads[start : start + len(vs)], vs))
             start += len(vs)
+        return grads
 
     def replica_step(self, batch, step):
+        """One replica's training step (see :meth:`replica_work`); returns (losses, visuals)."""
+        return self.replica_work(batch, step)
+
+    def replica_work(self, batch, step, transform=None, apply: bool = True):
+        """One replica's training step: generator-side losses, one backward pass and the
+        keypoint-detector and generator updates, then the discriminator's loss and update.
+
+        With ``apply=False`` nothing is updated but the batch-norm statistics and the
+        spectral-norm vectors (which the forward passes advance, as in the official code) and
+        the gradients come back as a third value: ``{"kp_detector" | "generator" |
+        "discriminator": [gradient per trainable variable]}``, each of this replica's loss
+        divided by the number of replicas (their sum over replicas is the step's gradient).
+        """
         import tensorflow as tf
 
+        from .layers.precision import float_dtype
         from .losses import discriminator_loss
 
         kp_vars = self.models.kp_detector.trainable_variables
         gen_vars = self.models.generator.trainable_variables
         with tf.GradientTape() as tape:
-            losses, out = self.generator_losses(batch, step)
+            losses, out = self.generator_losses(batch, step, transform)
             total = tf.add_n(list(losses.values())) / self.replicas
-        self._apply(tape, total, [(self.opt_gen, gen_vars), (self.opt_kp, kp_vars)])
+        groups = [(self.opt_gen, gen_vars), (self.opt_kp, kp_vars)]
+        grads = self._apply(tape, total, groups, apply)
+        gradients = {"generator": grads[: len(gen_vars)], "kp_detector": grads[len(gen_vars) :]}
         if self.discriminator is not None:
             kp_xy = tf.stop_gradient(out["kp_driving"]["value"])
-            pred = tf.stop_gradient(tf.cast(out["prediction"], tf.float32))
+            pred = tf.stop_gradient(tf.cast(out["prediction"], float_dtype()))
             d_vars = self.discriminator.trainable_variables
             with tf.GradientTape() as tape:
                 fake = self.discriminator(pred, kp_xy, training=True)
@@ -552,8 +617,21 @@ class Trainer:
                     fake, real, float(self.weights.get("discriminator_gan", 1))
                 )
                 scaled = d_loss / self.replicas
-            self._apply(tape, scaled, [(self.opt_disc, d_vars)])
+            gradients["discriminator"] = self._apply(tape, scaled, [(self.opt_disc, d_vars)], apply)
             losses["disc_gan"] = d_loss
+        if not apply:
+            zeros = {
+                "generator": gen_vars,
+                "kp_detector": kp_vars,
+                "discriminator": self.discriminator.trainable_variables
+                if self.discriminator is not None
+                else [],
+            }
+            gradients = {
+                k: [tf.zeros_like(v) if g is None else g for g, v in zip(gs, zeros[k])]
+                for k, gs in gradients.items()
+            }
+            return losses, out, gradients
         visuals = {
             "prediction": tf.cast(out["prediction"], tf.float32),
             "kp_source": out["kp_source"]["value"],
@@ -575,6 +653,59 @@ class Trainer:
         self.step.assign_add(1)
         return mean, visuals
 
+    def _distributed_gradients(self, batch, transform):
+        import tensorflow as tf
+
+        step = self.step.read_value()
+
+        def replica(batch, step, transform):
+            losses, _, grads = self.replica_work(batch, step, transform, apply=False)
+            return losses, grads
+
+        losses, grads = self.strategy.run(replica, args=(batch, step, transform))
+        mean = {
+            k: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
+            for k, v in losses.items()
+        }
+        total = tf.nest.map_structure(
+            lambda g: self.strategy.reduce(tf.distribute.ReduceOp.SUM, g, axis=None), grads
+        )
+        return mean, total
+
+    def gradients(self, batch, transform=None) -> tuple[dict, dict]:
+        """One step's losses and gradients, without updating the weights.
+
+        Runs :meth:`replica_work` on every replica (the same code as :meth:`train_step`, with
+        ``apply=False``); batch-norm statistics and spectral-norm vectors advance as in a
+        training step, the step counter does not.
+
+        Args:
+            batch: ``{"source", "driving"}`` of the global batch (a distributed batch under
+                several replicas, or plain (B, H, W, C) tensors).
+            transform: ``None`` (draw from ``(seed, step)``) or the global batch's transform
+                parameters ``{"theta", "control_params", "control_points"}``.
+
+        Returns:
+            ``(losses, gradients)``: the replica-mean losses and, per network, a
+            ``{weight path below the network: gradient}`` dict of the summed gradients
+            (:func:`fomm_tf.weights.relative_path`).
+        """
+        from .weights import relative_path
+
+        if getattr(self, "_gradients_fn", None) is None:
+            self._gradients_fn = tf_function(self._distributed_gradients)
+        losses, grads = self._gradients_fn(batch, transform)
+        nets = {"kp_detector": self.models.kp_detector, "generator": self.models.generator}
+        if self.discriminator is not None:
+            nets["discriminator"] = self.discriminator
+        out = {
+            name: {
+                relative_path(v): g.numpy() for v, g in zip(net.trainable_variables, grads[name])
+            }
+            for name, net in nets.items()
+        }
+        return {k: v.numpy() for k, v in losses.items()}, out
+
     def train_step(self, batch) -> tuple[dict, dict]:
         return self._step_fn(batch)
 
@@ -582,6 +713,154 @@ class Trainer:
         return {
             k: self.strategy.experimental_local_results(v)[0].numpy() for k, v in visuals.items()
         }
+
+
+OFFICIAL_INPUT_KEYS = ("source", "driving", "tps_theta", "tps_control_params", "tps_control_points")
+
+
+def official_step(
+    config, checkpoint, inputs: dict, vgg19_seed: int, dtype: str = "float64"
+) -> tuple[dict, dict]:
+    """One training step of this trainer, reported the way the official code reports it.
+
+    Loads an official-format checkpoint, feeds one batch with a given equivariance transform
+    and runs :meth:`Trainer.gradients` — the trainer's own losses and step
+    (:meth:`Trainer.replica_work`) on one replica, without updating the weights — so the
+    result can be compared number for number with the official ``GeneratorFullModel`` /
+    ``DiscriminatorFullModel`` (see ``tests/data/official-train-small``).
+
+    The step runs in float64 by default (Keras ``floatx`` and dtype policy ``float64`` while
+    the networks are built and run, then restored): the official float32 gradients carry
+    float32 noise of up to 2e-3 of each tensor's maximum, and a second float32
+    implementation adds its own — including discontinuities, where two values inside a VGG
+    max-pool window are closer than float32's rounding and the two implementations route the
+    gradient differently (measured on the fixture: one such window moves the keypoint
+    detector's gradients by 1e-2). In float64 only the official side's float32 error remains,
+    which is what the fixture's tolerances are set from. ``dtype="float32"`` runs the step
+    as training does.
+
+    Args:
+        config: a config name, YAML path or :class:`~fomm_tf.config.FommConfig` with
+            ``model_params`` and ``train_params`` (scales, transform_params, loss_weights).
+        checkpoint: an official ``.pth.tar`` holding the ``kp_detector`` and ``generator``
+            state dicts, and ``discriminator`` when ``loss_weights.generator_gan`` is non-zero.
+        inputs: ``source``, ``driving`` (B, H, W, C) float32 in [0, 1] and the official
+            ``Transform``'s draws ``tps_theta`` (B, 2, 3), ``tps_control_params`` (B, 1, P)
+            and ``tps_control_points`` (1, p, p, 2) — the layout of the fixture's
+            ``inputs.npz``. The transform is needed only with an equivariance loss, its TPS
+            part only when ``transform_params`` has ``sigma_tps`` and ``points_tps``.
+        vgg19_seed: seed of the perceptual loss's VGG19 (``--vgg19-weights random`` with
+            this seed: He-normal weights drawn in torchvision's layer order and torch layout).
+        dtype: ``"float64"`` (default) or ``"float32"``.
+
+    Returns:
+        ``(losses, gradients)``. ``losses``: the official ``loss_values`` keys that are on
+        (``perceptual``, ``gen_gan``, ``feature_matching``, ``equivariance_value``,
+        ``equivariance_jacobian``), ``generator_total`` (their sum, the value
+        back-propagated) and, with a discriminator, ``disc_gan``; float scalars.
+        ``gradients``: ``{"<module>.<official state-dict name>": array}`` in torch layout
+        (conv weights (out, in, kh, kw); spectral-normed convs under ``weight_orig``) for
+        every trainable parameter: ``kp_detector.*`` and ``generator.*`` of
+        ``generator_total``, ``discriminator.*`` of ``disc_gan`` only.
+
+    Raises:
+        InputError: missing or mis-shaped inputs, or a checkpoint that does not fit.
+    """
+    import keras
+
+    from .errors import InputError
+
+    if dtype not in ("float32", "float64"):
+        raise InputError(f"official_step: dtype must be float32 or float64, not {dtype!r}")
+    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
+    keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)
+    try:
+        return _official_step(config, checkpoint, inputs, vgg19_seed, dtype)
+    finally:
+        keras.config.set_floatx(floatx)
+        keras.config.set_dtype_policy(policy)
+
+
+def _official_step(config, checkpoint, inputs, vgg19_seed, dtype):
+    import tensorflow as tf
+
+    from .checkpoint import read_torch_checkpoint
+    from .config import FommConfig, load_config
+    from .errors import CheckpointError, InputError
+    from .weights import load_state_dict, torch_gradients
+
+    cfg = config if isinstance(config, FommConfig) else load_config(config)
+    lw = (cfg.raw.get("train_params") or {}).get("loss_weights") or {}
+    equivariance = bool(lw.get("equivariance_value", 0) or lw.get("equivariance_jacobian", 0))
+    tp = (cfg.raw.get("train_params") or {}).get("transform_params") or {}
+    # The official Transform has a TPS part only when both sigma_tps and points_tps are set.
+    tps = equivariance and "sigma_tps" in tp and "points_tps" in tp
+    required = OFFICIAL_INPUT_KEYS[: 2 + equivariance + 2 * tps]
+    missing = [k for k in required if k not in inputs]
+    if missing:
+        raise InputError(f"official_step inputs: missing {', '.join(missing)}")
+    arrays = {k: np.asarray(inputs[k], dtype) for k in required}
+    h, w = cfg.image_size
+    c = cfg.kp_detector.num_channels
+    batch = arrays["source"].shape[0]
+    for key in ("source", "driving"):
+        if arrays[key].shape != (batch, h, w, c):
+            raise InputError(
+                f"official_step inputs: {key} has shape {arrays[key].shape}, "
+                f"expected ({batch}, {h}, {w}, {c}) for this config"
+            )
+    transform = None
+    if equivariance:
+        if arrays["tps_theta"].shape != (batch, 2, 3):
+            raise InputError(f"official_step inputs: tps_theta must be ({batch}, 2, 3)")
+        transform = {"theta": tf.constant(arrays["tps_theta"])}
+    if tps:
+        points = arrays["tps_control_points"].reshape(-1, 2)
+        if arrays["tps_control_params"].size != batch * len(points):
+            raise InputError(
+                "official_step inputs: tps_control_params must hold one weight per control "
+                f"point and sample ({batch}×{len(points)})"
+            )
+        transform["control_params"] = tf.constant(arrays["tps_control_params"].reshape(batch, -1))
+        transform["control_points"] = tf.constant(points)
+
+    options = TrainOptions(
+        config=str(config) if not isinstance(config, FommConfig) else "<config>",
+        data=None,
+        log_dir="",
+        seed=int(vgg19_seed),
+        vgg19_weights="random",
+        batch_size=batch,
+        progress=False,
+    )
+    trainer = Trainer(cfg, tf.distribute.get_strategy(), options, steps_per_epoch=1)
+    tree = read_torch_checkpoint(checkpoint)
+    nets = {"kp_detector": trainer.models.kp_detector, "generator": trainer.models.generator}
+    if trainer.discriminator is not None:
+        nets["discriminator"] = trainer.discriminator
+    for name, net in nets.items():
+        if not isinstance(tree.get(name), dict):
+            raise CheckpointError(
+                f"{checkpoint}: no '{name}' state dict in the checkpoint "
+                f"(found: {', '.join(map(str, tree)) or 'nothing'})"
+            )
+        try:
+            load_state_dict(net, tree[name], name)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{checkpoint}: {exc}") from None
+
+    feed = {k: tf.constant(arrays[k]) for k in ("source", "driving")}
+    losses, grads = trainer.gradients(feed, transform)
+    out = {k: float(v) for k, v in losses.items() if k != "disc_gan"}
+    out["generator_total"] = float(sum(out.values()))
+    if "disc_gan" in losses:
+        out["disc_gan"] = float(losses["disc_gan"])
+    gradients = {}
+    for name, net in nets.items():
+        for key, value in torch_gradients(net, grads[name]).items():
+            gradients[f"{name}.{key}"] = value
+    return out, gradients
 
 
 # ------------------------------------------------------------------------------------------
@@ -702,6 +981,13 @@ def train(options: TrainOptions, keep_alive: list | None = None) -> dict:
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         name = "MultiWorkerMirroredStrategy"
     log.info("strategy: %s, replicas: %d", name, strategy.num_replicas_in_sync)
+    if strategy.num_replicas_in_sync > 1:
+        log.info(
+            "batch norm: %s",
+            "synchronized across replicas"
+            if options.sync_batch_norm
+            else "per replica (--no-sync-batch-norm)",
+        )
     cfg = load_config(options.config)
     dp = cfg.raw.get("dataset_params") or {}
     tp = cfg.raw.get("train_params") or {}

@@ -13,6 +13,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .batchnorm import BatchNorm
+
 BN_EPSILON = 1e-5  # PyTorch's default; Keras defaults to 1e-3.
 BN_MOMENTUM = 0.9  # Keras momentum = 1 - PyTorch momentum (0.1).
 
@@ -33,7 +35,8 @@ def conv2d(filters: int, kernel_size: int, padding: int, name: str) -> keras.lay
 
 
 def batch_norm(name: str) -> keras.layers.BatchNormalization:
-    return keras.layers.BatchNormalization(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name)
+    """The official ``SynchronizedBatchNorm2d`` (see :mod:`fomm_tf.layers.batchnorm`)."""
+    return BatchNorm(epsilon=BN_EPSILON, momentum=BN_MOMENTUM, name=name)
 
 
 class TorchMapped(keras.layers.Layer):

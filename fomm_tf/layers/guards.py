@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from .precision import float_dtype
+
 # Keypoints live in [-1, 1]; anything past ±KP_LIMIT maps outside every frame anyway.
 KP_LIMIT = 100.0
 # Jacobian entries of trained models stay within a few units; ±1e3 keeps every product finite.
@@ -38,7 +40,7 @@ def sanitize_keypoint_values(*values: tf.Tensor) -> list[tf.Tensor]:
 
     Several tensors are guarded with one EQUAL/SELECT_V2 pair (concatenated along K).
     """
-    values = [tf.convert_to_tensor(v, tf.float32) for v in values]
+    values = [tf.convert_to_tensor(v, float_dtype()) for v in values]
     batch = tf.reduce_max(tf.stack([tf.shape(v)[0] for v in values]))
     joined = tf.concat([tf.broadcast_to(v, [batch, v.shape[1], 2]) for v in values], axis=1)
     joined = tf.clip_by_value(finite_or(joined, 0.0), -KP_LIMIT, KP_LIMIT)

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from .guards import finite_or
+from .precision import float_dtype
 
 # Name scope of the numerically sensitive ops (coordinates, soft-argmax, sampling): the
 # int8 TFLite export keeps every op under it in float (``export.convert``). Each island has
@@ -44,9 +45,11 @@ _PAD = 2
 
 
 def make_coordinate_grid(height: int, width: int) -> tf.Tensor:
-    """(height, width, 2) float32 grid of (x, y) in [-1, 1], corners included."""
-    x = 2.0 * np.arange(width, dtype=np.float32) / max(width - 1, 1) - 1.0
-    y = 2.0 * np.arange(height, dtype=np.float32) / max(height - 1, 1) - 1.0
+    """(height, width, 2) grid of (x, y) in [-1, 1], corners included (float32, or float64
+    in float64 mode, see :mod:`fomm_tf.layers.precision`)."""
+    dtype = float_dtype().as_numpy_dtype
+    x = 2.0 * np.arange(width, dtype=dtype) / max(width - 1, 1) - 1.0
+    y = 2.0 * np.arange(height, dtype=dtype) / max(height - 1, 1) - 1.0
     xx, yy = np.meshgrid(x, y)
     return tf.constant(np.stack([xx, yy], axis=-1))
 
@@ -75,7 +78,7 @@ def grid_sample(image: tf.Tensor, grid: tf.Tensor, align_corners: bool = False) 
 
 def _grid_sample(image: tf.Tensor, grid: tf.Tensor, align_corners: bool) -> tf.Tensor:
     height, width, channels = image.shape[1], image.shape[2], image.shape[3]
-    grid = tf.cast(grid, tf.float32)  # coordinates stay float32 under mixed precision
+    grid = tf.cast(grid, float_dtype())  # coordinates stay float32 under mixed precision
     img_batch = tf.shape(image)[0]
     grid_shape = tf.shape(grid)
     batch = grid_shape[0]

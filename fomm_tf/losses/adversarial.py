@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from ..dense_motion import kp_to_gaussian
 from ..layers.antialias import AntiAliasDownsample
+from ..layers.precision import float_dtype
 
 
 class SpectralConv2D(keras.layers.Layer):
@@ -47,6 +48,27 @@ class SpectralConv2D(keras.layers.Layer):
                 trainable=False,
                 aggregation="mean",
             )
+
+    def torch_weights(self) -> dict:
+        """Official ``nn.Conv2d`` (+ ``spectral_norm``) parameter names → (variable, layout).
+
+        With spectral norm the kernel is ``weight_orig`` and ``u`` is the ``weight_u`` buffer;
+        the official ``weight_v`` buffer is recomputed from ``u`` on every call, so it is
+        read for its shape only (layout ``"derived"``).
+        """
+        out = {"weight_orig" if self.spectral_norm else "weight": (self.kernel, "conv")}
+        out["bias"] = (self.bias, "plain")
+        if self.spectral_norm:
+            out["weight_u"] = (self.u, "row")
+            out["weight_v"] = (None, "derived")
+        return out
+
+    def power_iteration_v(self) -> tf.Tensor:
+        """The official ``weight_v`` for the current ``u``: ``normalize(W.T @ u)`` with ``W``
+        the torch-layout kernel flattened to (out, in·kh·kw)."""
+        w = tf.reshape(tf.transpose(self.kernel, (3, 2, 0, 1)), [self.filters, -1])
+        u = tf.math.l2_normalize(tf.reshape(self.u, [-1]), epsilon=1e-12)
+        return tf.math.l2_normalize(tf.linalg.matvec(w, u, transpose_a=True), epsilon=1e-12)
 
     def _normalized_kernel(self, training):
         w = tf.reshape(self.kernel, [-1, self.filters])  # (k·k·c, out)
@@ -79,6 +101,10 @@ class InstanceNorm(keras.layers.Layer):
         c = int(input_shape[-1])
         self.gamma = self.add_weight(name="gamma", shape=(c,), initializer="ones")
         self.beta = self.add_weight(name="beta", shape=(c,), initializer="zeros")
+
+    def torch_weights(self) -> dict:
+        """Official ``nn.InstanceNorm2d(affine=True)`` parameter names → (variable, layout)."""
+        return {"weight": (self.gamma, "plain"), "bias": (self.beta, "plain")}
 
     def call(self, x):
         mean, var = tf.nn.moments(x, axes=[1, 2], keepdims=True)
@@ -130,6 +156,16 @@ class Discriminator(keras.Model):
             features.append(out)
         return features, self.conv(out, training=training)
 
+    def torch_children(self) -> dict:
+        """Official sub-module names: ``down_blocks.<i>.conv`` / ``.norm`` and ``conv``."""
+        children = {}
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            children[f"down_blocks.{i}.conv"] = conv
+            if norm is not None:
+                children[f"down_blocks.{i}.norm"] = norm
+        children["conv"] = self.conv
+        return children
+
 
 class MultiScaleDiscriminator(keras.Model):
     """One :class:`Discriminator` per scale of ``scales`` (official ``MultiScaleDiscriminator``).
@@ -154,6 +190,8 @@ class MultiScaleDiscriminator(keras.Model):
         }
         kwargs.pop("estimate_jacobian", None)
         super().__init__(**kwargs)
+        # The official ModuleDict keys: str(scale) of the YAML value with "." → "-".
+        self.torch_keys = [str(s).replace(".", "-") for s in scales]
         self.scales = [float(s) for s in scales]
         self.downs = [AntiAliasDownsample(num_channels, s) for s in self.scales]
         self.discs = [
@@ -165,6 +203,10 @@ class MultiScaleDiscriminator(keras.Model):
             )
             for s in self.scales
         ]
+
+    def torch_children(self) -> dict:
+        """Official sub-module names: ``discs.<scale key>`` (``discs.1``, ``discs.0-5``)."""
+        return {f"discs.{key}": disc for key, disc in zip(self.torch_keys, self.discs)}
 
     def call(self, image, kp_xy=None, training=False):
         return [
@@ -178,15 +220,16 @@ def generator_gan_losses(
 ) -> dict[str, tf.Tensor]:
     """Generator side: LSGAN ``gen_gan`` and ``feature_matching`` (zero weights left out)."""
     out = {}
-    gan = tf.zeros(())
-    fm = tf.zeros(())
+    dtype = float_dtype()
+    gan = tf.zeros((), dtype)
+    fm = tf.zeros((), dtype)
     use_fm = any(weights_fm or [])
     for (f_feats, f_pred), (r_feats, _) in zip(fake, real):
-        gan += weight_gan * tf.reduce_mean(tf.square(1.0 - tf.cast(f_pred, tf.float32)))
+        gan += weight_gan * tf.reduce_mean(tf.square(1.0 - tf.cast(f_pred, dtype)))
         if use_fm:
             for w, a, b in zip(weights_fm, r_feats, f_feats):
                 if w:
-                    fm += w * tf.reduce_mean(tf.abs(tf.cast(a - b, tf.float32)))
+                    fm += w * tf.reduce_mean(tf.abs(tf.cast(a - b, dtype)))
     out["gen_gan"] = gan
     if use_fm:
         out["feature_matching"] = fm
@@ -195,8 +238,9 @@ def generator_gan_losses(
 
 def discriminator_loss(fake: list, real: list, weight: float) -> tf.Tensor:
     """Discriminator side: ``Σ_scales w·mean((1 − D(real))² + D(fake)²)``."""
-    total = tf.zeros(())
+    dtype = float_dtype()
+    total = tf.zeros((), dtype)
     for (_, f_pred), (_, r_pred) in zip(fake, real):
-        f_pred, r_pred = tf.cast(f_pred, tf.float32), tf.cast(r_pred, tf.float32)
+        f_pred, r_pred = tf.cast(f_pred, dtype), tf.cast(r_pred, dtype)
         total += weight * tf.reduce_mean(tf.square(1.0 - r_pred) + tf.square(f_pred))
     return total

@@ -20,6 +20,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from ..dense_motion import inverse_2x2
+from ..layers.precision import float_dtype
 from ..layers.warp import grid_sample, make_coordinate_grid
 
 _EPS = 1e-6
@@ -53,14 +54,52 @@ class RandomTPS:
         s1 = tf.random.experimental.stateless_fold_in(seed, 1)
         s2 = tf.random.experimental.stateless_fold_in(seed, 2)
         noise = tf.random.stateless_normal([batch, 2, 3], s1, stddev=sigma_affine)
-        self.theta = noise + tf.eye(2, 3)[None]
+        self.theta = tf.cast(noise + tf.eye(2, 3)[None], float_dtype())
         self.control_points = None
         self.control_params = None
         if sigma_tps is not None and points_tps is not None:
             self.control_points = tf.reshape(make_coordinate_grid(points_tps, points_tps), [-1, 2])
-            self.control_params = tf.random.stateless_normal(
-                [batch, points_tps**2], s2, stddev=sigma_tps
+            self.control_params = tf.cast(
+                tf.random.stateless_normal([batch, points_tps**2], s2, stddev=sigma_tps),
+                float_dtype(),
             )
+
+    @classmethod
+    def from_params(cls, theta, control_params=None, control_points=None) -> RandomTPS:
+        """A transform with given parameters (e.g. the official ``Transform``'s draws).
+
+        Args:
+            theta: (B, 2, 3) affine part (``Transform.theta``).
+            control_params: TPS weights, (B, P) or the official (B, 1, P); ``None``: affine.
+            control_points: (P, 2) or the official (1, p, p, 2) grid of (x, y) points.
+        """
+        out = cls.__new__(cls)
+        out.theta = tf.cast(theta, float_dtype())
+        if len(out.theta.shape) != 3 or tuple(out.theta.shape[1:]) != (2, 3):
+            raise ValueError(f"theta must be (B, 2, 3), got {tuple(out.theta.shape)}")
+        out.control_points = out.control_params = None
+        if control_params is not None:
+            if control_points is None:
+                raise ValueError("control_params need control_points")
+            points = tf.reshape(tf.cast(control_points, float_dtype()), [-1, 2])
+            params = tf.cast(control_params, float_dtype())
+            params = tf.reshape(params, [tf.shape(out.theta)[0], -1])
+            if params.shape[-1] is not None and params.shape[-1] != points.shape[0]:
+                raise ValueError(
+                    f"{params.shape[-1]} TPS weights per transform for {points.shape[0]} points"
+                )
+            out.control_points, out.control_params = points, params
+        return out
+
+    def slice(self, start, size) -> RandomTPS:
+        """Transforms ``start … start + size`` of the batch (one replica's share)."""
+        out = RandomTPS.__new__(RandomTPS)
+        out.theta = self.theta[start : start + size]
+        out.control_points = self.control_points
+        out.control_params = None
+        if self.control_params is not None:
+            out.control_params = self.control_params[start : start + size]
+        return out
 
     @classmethod
     def identity(cls, batch: int, points_tps: int = 5) -> RandomTPS:
@@ -74,7 +113,7 @@ class RandomTPS:
 
     def warp_coordinates(self, coords: tf.Tensor) -> tf.Tensor:
         """Apply the transforms to (B, N, 2) coordinates (x, y); returns (B, N, 2)."""
-        coords = tf.convert_to_tensor(coords, tf.float32)
+        coords = tf.cast(coords, float_dtype())
         a, t = self.theta[:, :, :2], self.theta[:, :, 2]
         out = tf.einsum("bij,bnj->bni", a, coords) + t[:, None, :]
         if self.control_params is not None:
@@ -85,7 +124,7 @@ class RandomTPS:
 
     def jacobian(self, coords: tf.Tensor) -> tf.Tensor:
         """∂T/∂z at (B, N, 2) coordinates: (B, N, 2, 2), row i = gradient of output i."""
-        coords = tf.convert_to_tensor(coords, tf.float32)
+        coords = tf.cast(coords, float_dtype())
         n = tf.shape(coords)[1]
         jac = tf.tile(self.theta[:, None, :, :2], [1, n, 1, 1])
         if self.control_params is not None:
@@ -161,5 +200,7 @@ def equivariance_losses(
     if weight_jacobian and "jacobian" in kp_driving:
         jac_t = tf.matmul(transform.jacobian(kp_transformed["value"]), kp_transformed["jacobian"])
         value = tf.matmul(inverse_2x2(kp_driving["jacobian"]), jac_t)
-        out["equivariance_jacobian"] = weight_jacobian * tf.reduce_mean(tf.abs(tf.eye(2) - value))
+        out["equivariance_jacobian"] = weight_jacobian * tf.reduce_mean(
+            tf.abs(tf.eye(2, dtype=value.dtype) - value)
+        )
     return out

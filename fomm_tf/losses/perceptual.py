@@ -5,14 +5,25 @@ The pyramid uses the anti-aliased downsampling of the networks at ``train_params
 relu2_1, relu3_1, relu4_1 and relu5_1; the loss is ``Σ_scale Σ_layer w_layer·mean|f(x) − f(y)|``
 with ``w = loss_weights.perceptual``; the target's features carry no gradient.
 
-VGG19 weights (``--vgg19-weights``):
+VGG19 weights (``--vgg19-weights``); nothing is ever downloaded at run time:
 
-* ``imagenet`` — Keras's own ImageNet VGG19 (converted from the original Caffe model), read
-  from the Keras cache file; it is never downloaded at run time. Its inputs are normalised
-  the way it was trained: RGB→BGR, ×255, minus the ImageNet channel means.
-* a path to a ``.h5`` file — the same Keras weights from anywhere on disk.
-* a path to a ``.pth`` file — torchvision's ``vgg19`` state dict (the official code's
-  network), inputs normalised with the ImageNet mean/std as the official code does.
+* ``imagenet`` (default) — the official code's network first: torchvision's
+  ``vgg19-dcbb9e9d.pth`` in torch's cache (``$TORCH_HOME/hub/checkpoints/``, by default
+  ``~/.cache/torch/hub/checkpoints/``, where users of the official code already have it),
+  read with the safe checkpoint reader (no torch); inputs RGB in [0, 1] normalised with the
+  ImageNet mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225), as the official code.
+  If it is missing, Keras's cache file (below) with a warning; if both are missing, an
+  error naming both files.
+* ``torchvision`` — only the torchvision file from torch's cache.
+* ``keras`` — Keras's own ImageNet VGG19 (converted from the original Caffe model) from the
+  Keras cache file, normalised the way it was trained (RGB→BGR, ×255, minus the channel
+  means). Not the official network: its features, and so the perceptual loss, are on another
+  scale (its inputs alone are ≈57× larger: ×255 and no division by the std), so
+  ``loss_weights.perceptual`` no longer balances the equivariance weights as the official
+  configs intend. A warning says so; ``benchmarks/vgg19_scale.py`` measures the ratio of the
+  two losses on frames of your data when both files are present.
+* a path to a ``.pth`` file — a torchvision ``vgg19`` state dict (the official network);
+  a path to a ``.h5`` file — the Keras weights (with the warning above).
 * ``random`` — a fixed, seeded VGG19 (tests, or runs without ImageNet weights), ImageNet
   mean/std normalisation; the log says so.
 
@@ -33,9 +44,12 @@ import tensorflow as tf
 
 from ..errors import InputError
 from ..layers.antialias import AntiAliasDownsample
+from ..layers.precision import float_dtype
 
 log = logging.getLogger(__name__)
 
+TORCH_VGG19_FILE = "vgg19-dcbb9e9d.pth"
+TORCH_VGG19_URL = "https://download.pytorch.org/models/" + TORCH_VGG19_FILE
 KERAS_VGG19_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 KERAS_VGG19_URL = (
     "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" + KERAS_VGG19_FILE
@@ -57,18 +71,84 @@ _TORCH_CONV_INDEX = (0, 2, 5, 7, 10, 12, 14, 16, 19, 21, 23, 25, 28)
 _CONV_NAMES = [n for s in SLICES for n in s if "conv" in n]
 
 
+KERAS_WARNING = (
+    "perceptual loss: Keras's Caffe-converted VGG19 (BGR, x255, mean-subtracted), not the "
+    "official code's torchvision VGG19: its features and so the perceptual loss are on "
+    "another scale (its inputs alone are ~57x larger), so loss_weights.perceptual no longer "
+    "balances equivariance_* as the official configs intend; put torchvision's "
+    f"{TORCH_VGG19_FILE} in torch's cache (%s) to train with the official network"
+)
+
+
 def keras_cache_file() -> Path:
-    """Where Keras keeps (and ``imagenet`` looks for) the VGG19 no-top weights."""
+    """Where Keras keeps (and ``imagenet`` / ``keras`` look for) the VGG19 no-top weights."""
     home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
     return Path(home) / "models" / KERAS_VGG19_FILE
+
+
+def torch_cache_file() -> Path:
+    """Where torch keeps torchvision's VGG19 (``torch.hub`` rules): ``$TORCH_HOME``, else
+    ``$XDG_CACHE_HOME/torch``, else ``~/.cache/torch``; then ``hub/checkpoints/``."""
+    home = os.environ.get("TORCH_HOME")
+    if not home:
+        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+        home = os.path.join(cache, "torch")
+    return Path(os.path.expanduser(home)) / "hub" / "checkpoints" / TORCH_VGG19_FILE
+
+
+def _missing_weights(*files: Path) -> InputError:
+    names = " nor ".join(str(f) for f in files)
+    return InputError(
+        f"VGG19 ImageNet weights not found: neither {names} exists. With internet, download "
+        f"{TORCH_VGG19_URL} (the official network) to {files[0]}, or pass --vgg19-weights "
+        "PATH for a local copy, or --vgg19-weights random"
+    )
+
+
+def resolve_vgg19_weights(weights: str) -> tuple[Path | None, str]:
+    """``--vgg19-weights`` → (file, kind) with kind ``"torch"``, ``"keras"`` or ``"random"``.
+
+    Raises :class:`InputError` (one line, naming the files looked for) when nothing fits.
+    """
+    weights = str(weights)
+    if weights == "random":
+        return None, "random"
+    torch_file, keras_file = torch_cache_file(), keras_cache_file()
+    if weights == "imagenet":
+        if torch_file.is_file():
+            return torch_file, "torch"
+        if keras_file.is_file():
+            return keras_file, "keras"
+        raise _missing_weights(torch_file, keras_file)
+    if weights == "torchvision":
+        if torch_file.is_file():
+            return torch_file, "torch"
+        raise _missing_weights(torch_file)
+    if weights == "keras":
+        if keras_file.is_file():
+            return keras_file, "keras"
+        raise InputError(
+            f"VGG19 Keras weights not found: {keras_file} is missing. With internet, run "
+            'python -c "import keras; keras.applications.VGG19(include_top=False)" once '
+            f"(or download {KERAS_VGG19_URL} to that path)"
+        )
+    file = Path(weights)
+    if not file.is_file():
+        raise InputError(
+            f"{file}: VGG19 weights file not found (--vgg19-weights takes imagenet, "
+            "torchvision, keras, random or a .pth/.h5 path)"
+        )
+    torch_mode = file.suffix in (".pth", ".pt") or file.name.endswith(".pth.tar")
+    return file, "torch" if torch_mode else "keras"
 
 
 class VGG19Features:
     """VGG19 up to relu5_1, returning the five relu_k_1 maps of an NHWC [0, 1] image.
 
     Args:
-        weights: ``"imagenet"``, ``"random"``, or a path to a Keras ``.h5`` / torchvision
-            ``.pth`` VGG19 weights file.
+        weights: ``"imagenet"`` (torchvision's file from torch's cache, else Keras's),
+            ``"torchvision"``, ``"keras"``, ``"random"``, or a path to a torchvision ``.pth``
+            / Keras ``.h5`` VGG19 weights file (see the module docstring).
         seed: seed of the ``random`` weights.
 
     Examples:
@@ -79,54 +159,48 @@ class VGG19Features:
 
     def __init__(self, weights: str = "imagenet", seed: int = 0):
         self.weights = str(weights)
-        file = None
-        torch_mode = False
-        if self.weights == "imagenet":
-            file = keras_cache_file()
-            if not file.is_file():
-                raise InputError(
-                    f"VGG19 ImageNet weights not found: {file} is missing. With internet, run "
-                    'python -c "import keras; keras.applications.VGG19(include_top=False)" '
-                    f"once (or download {KERAS_VGG19_URL} to that path), pass "
-                    "--vgg19-weights PATH for a local copy, or --vgg19-weights random"
-                )
-        elif self.weights != "random":
-            file = Path(self.weights)
-            if not file.is_file():
-                raise InputError(f"{file}: VGG19 weights file not found")
-            torch_mode = file.suffix in (".pth", ".pt") or file.name.endswith(".pth.tar")
+        file, self.kind = resolve_vgg19_weights(self.weights)
         net = keras.applications.VGG19(weights=None, include_top=False, input_shape=(None, None, 3))
         self.layers = [[net.get_layer(n) for n in names] for names in SLICES]
-        if self.weights == "random":
+        self.file = file
+        if self.kind == "random":
             log.warning("perceptual loss: VGG19 with random weights (seed %d), not ImageNet", seed)
             self._randomise(seed)
-        elif torch_mode:
+        elif self.kind == "torch":
             self._load_torch(file)
+            log.info("perceptual loss: torchvision VGG19 from %s", file)
         else:
             try:
                 net.load_weights(str(file), skip_mismatch=False)
             except (ValueError, OSError, KeyError) as exc:
                 msg = " ".join(str(exc).split())[:200]
                 raise InputError(f"{file}: not Keras VGG19 no-top weights ({msg})") from None
+            log.warning(KERAS_WARNING, torch_cache_file().parent)
         for layer in net.layers:
             layer.trainable = False
-        if file is not None and not torch_mode:  # Caffe-converted Keras weights
+        if self.kind == "keras":  # Caffe-converted weights: BGR, ×255, mean-subtracted
             self.scale, self.bgr = 255.0, True
             self.mean = tf.constant(CAFFE_MEAN_BGR, tf.float32)
             self.std = tf.ones(3)
-        else:
+        else:  # torchvision: RGB in [0, 1], ImageNet mean/std
             self.scale, self.bgr = 1.0, False
             self.mean = tf.constant(IMAGENET_MEAN, tf.float32)
             self.std = tf.constant(IMAGENET_STD, tf.float32)
 
     def _randomise(self, seed: int) -> None:
+        """He-normal weights drawn in torchvision's layer order and torch layout:
+        ``rng = default_rng(seed)``; per conv, weight ``N(0, 2/fan_in)`` of shape
+        (out, in, 3, 3), then bias ``N(0, 0.01²)`` (the recipe of the training-parity fixture).
+        """
         rng = np.random.default_rng(seed)
-        for name in _CONV_NAMES:
-            layer = next(la for s in self.layers for la in s if la.name == name)
-            kernel = layer.kernel
-            fan_in = int(np.prod(kernel.shape[:3]))
-            kernel.assign(rng.normal(0.0, np.sqrt(2.0 / fan_in), kernel.shape).astype("float32"))
-            layer.bias.assign(np.zeros(layer.bias.shape, "float32"))
+        layers = {la.name: la for s in self.layers for la in s}
+        for name in _CONV_NAMES:  # torchvision order; the 3 convs after relu5_1 are unused
+            layer = layers[name]
+            kh, kw, cin, cout = layer.kernel.shape
+            weight = rng.normal(0.0, np.sqrt(2.0 / (cin * kh * kw)), (cout, cin, kh, kw))
+            bias = rng.normal(0.0, 0.01, cout)
+            layer.kernel.assign(np.transpose(weight.astype(np.float32), (2, 3, 1, 0)))
+            layer.bias.assign(bias.astype(np.float32))
 
     def _load_torch(self, file: Path) -> None:
         from ..checkpoint import read_torch_checkpoint
@@ -226,7 +300,8 @@ class PerceptualLoss:
     def __call__(self, prediction: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
         # Prediction and target go through VGG separately: in one concatenated batch the
         # backward pass would also compute input gradients for the target half.
-        total = tf.zeros((), tf.float32)
+        dtype = float_dtype()
+        total = tf.zeros((), dtype)
         target = tf.stop_gradient(target)
         levels = zip(self.pyramid(prediction), self.pyramid(target), self.slices)
         for pred_level, target_level, n in levels:
@@ -235,6 +310,6 @@ class PerceptualLoss:
             target_feats = [tf.stop_gradient(f) for f in self.vgg(target_level, n)]
             for w, feat, ref in zip(self.weights, self.vgg(pred_level, n), target_feats):
                 if w:
-                    diff = tf.cast(feat, tf.float32) - tf.cast(ref, tf.float32)
+                    diff = tf.cast(feat, dtype) - tf.cast(ref, dtype)
                     total += w * tf.reduce_mean(tf.abs(diff))
         return total
