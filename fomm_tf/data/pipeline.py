@@ -47,6 +47,9 @@ LAYOUT_HELP = (
 )
 
 
+SIDECAR_SUFFIX = ".landmarks.npz"  # ground truth beside a video (fomm_tf.data.annotated)
+
+
 def _is_video(path: Path) -> bool:
     if path.name.startswith("."):
         return False
@@ -91,7 +94,9 @@ def scan_split(root: str | Path, split: str = "train", id_sampling: bool = False
         raise InputError(f"{root}: no '{split}' folder (found: {found}); {LAYOUT_HELP}")
     entries = sorted(folder.iterdir())
     videos = [p for p in entries if _is_video(p)]
-    ignored = len([p for p in entries if not p.name.startswith(".")]) - len(videos)
+    ignored = len(
+        [p for p in entries if not p.name.startswith(".") and not p.name.endswith(SIDECAR_SUFFIX)]
+    ) - len(videos)
     if ignored:
         log.warning("%s: ignored %d entries that are not videos", folder, ignored)
     if not videos:
