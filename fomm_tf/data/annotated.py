@@ -47,6 +47,7 @@ __all__ = [
     "Sidecar",
     "read_sidecar",
     "render_annotated",
+    "renderer",
     "sidecar_path",
     "write_annotated_dataset",
     "write_sidecar",
@@ -666,6 +667,15 @@ def _check_int(name: str, value: object, minimum: int) -> int:
     return int(value)
 
 
+def renderer(kind: str, identity: int, clip: int, size: int):
+    """The object behind :func:`render_annotated`: ``.render(t)`` → (frame, landmarks, visible)
+    for any frame index ``t`` (frames need not be rendered in order)."""
+    k = ANNOTATED_KINDS.index(kind)
+    ident = np.random.default_rng([identity, 17, k])
+    motion = np.random.default_rng([identity, clip, 23, k])
+    return (_Face if kind == "face" else _Body)(ident, motion, size)
+
+
 def render_annotated(
     num_frames: int = 16, size: int = 128, identity: int = 0, clip: int = 0, kind: str = "face"
 ) -> AnnotatedVideo:
@@ -688,10 +698,7 @@ def render_annotated(
     clip = _check_int("clip", clip, 0)
     if kind not in ANNOTATED_KINDS:
         raise InputError(f"kind must be one of {ANNOTATED_KINDS}, got {kind!r}")
-    k = ANNOTATED_KINDS.index(kind)
-    ident = np.random.default_rng([identity, 17, k])
-    motion = np.random.default_rng([identity, clip, 23, k])
-    model = (_Face if kind == "face" else _Body)(ident, motion, size)
+    model = renderer(kind, identity, clip, size)
     names = FACE_LANDMARKS if kind == "face" else BODY_LANDMARKS
     frames = np.empty((num_frames, size, size, 3), np.float32)
     landmarks = np.empty((num_frames, len(names), 2), np.float32)
