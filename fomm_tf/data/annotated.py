@@ -23,6 +23,7 @@ dataset writer stores each video's ground truth in a sidecar ``<video-stem>.land
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -753,6 +754,48 @@ def read_sidecar(video: str | os.PathLike) -> Sidecar | None:
     return Sidecar(lm, vis, ident, names)
 
 
+@contextlib.contextmanager
+def dataset_folder(root: str | os.PathLike, overwrite: bool):
+    """Yield a temporary folder beside ``root`` that replaces ``root`` when the block ends.
+
+    A non-empty ``root`` is an :class:`InputError` unless ``overwrite``; if the block
+    raises, the temporary folder is removed and ``root`` is left as it was.
+    """
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise InputError(f"{root}: exists and is not a folder")
+    if root.is_dir() and any(root.iterdir()) and not overwrite:
+        raise InputError(f"{root}: folder is not empty (pass --overwrite to replace it)")
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.tmp-"))
+    try:
+        yield tmp
+        if root.exists():
+            old = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.old-"))
+            os.replace(root, old / "previous")
+            os.replace(tmp, root)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_video(folder: Path, name: str, frames: np.ndarray, layout: str, fps: float) -> Path:
+    """``folder/name.mp4`` (H.264) or ``folder/name/0000.png …``; returns the video's path."""
+    if layout == "mp4":
+        target = folder / f"{name}.mp4"
+        with VideoWriter(target, fps=fps) as writer:
+            writer.write(frames)
+    else:
+        target = folder / name
+        target.mkdir()
+        for k, frame in enumerate(frames):
+            write_image(target / f"{k:04d}.png", frame)
+    return target
+
+
 def write_annotated_dataset(
     root: str | os.PathLike,
     num_train: int,
@@ -790,14 +833,7 @@ def write_annotated_dataset(
         raise InputError(f"layout must be 'mp4' or 'frames', got {layout!r}")
     if kind not in ANNOTATED_KINDS:
         raise InputError(f"kind must be one of {ANNOTATED_KINDS}, got {kind!r}")
-    root = Path(root)
-    if root.exists() and not root.is_dir():
-        raise InputError(f"{root}: exists and is not a folder")
-    if root.is_dir() and any(root.iterdir()) and not overwrite:
-        raise InputError(f"{root}: folder is not empty (pass --overwrite to replace it)")
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.tmp-"))
-    try:
+    with dataset_folder(root, overwrite) as tmp:
         next_id = seed * 100_000 + 1
         jobs = []
         for split, count in (("train", num_train), ("test", num_test)):
@@ -810,26 +846,7 @@ def write_annotated_dataset(
         ):
             video = render_annotated(num_frames, size, identity=ident, clip=clip, kind=kind)
             name = f"id{ident:07d}#clip{clip + 1:02d}"
-            folder = tmp / split
-            if layout == "mp4":
-                target = folder / f"{name}.mp4"
-                with VideoWriter(target, fps=fps) as writer:
-                    writer.write(video.frames)
-            else:
-                target = folder / name
-                target.mkdir()
-                for k, frame in enumerate(video.frames):
-                    write_image(target / f"{k:04d}.png", frame)
+            target = write_video(tmp / split, name, video.frames, layout, fps)
             write_sidecar(sidecar_path(target), video)
-        if root.exists():
-            old = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.old-"))
-            os.replace(root, old / "x")
-            os.replace(tmp, root)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     log.info("wrote %s: %d train, %d test %s videos", root, num_train, num_test, kind)
     return root

@@ -11,9 +11,11 @@ from .annotated import ANNOTATED_KINDS, write_annotated_dataset
 def add_make_dataset_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "source",
-        choices=("synthetic",),
+        choices=("synthetic", "photo"),
         help="what to make: 'synthetic' renders videos whose landmarks, visibility and "
-        "identity are known",
+        "identity are known; 'photo' moves the real face photo bundled with scikit-image "
+        "(astronaut) with smooth random zoom, rotation, pan and nods (a real-face clip, no "
+        "sidecars)",
     )
     p.add_argument("--out", required=True, help="dataset root to create (gets train/ and test/)")
     p.add_argument(
@@ -26,8 +28,8 @@ def add_make_dataset_arguments(p: argparse.ArgumentParser) -> None:
         "--kind",
         choices=ANNOTATED_KINDS,
         default="face",
-        help="face: a turning, blinking, talking head (20 landmarks); body: an articulated "
-        "figure (14 joints). Default face",
+        help="synthetic: face, a turning, blinking, talking head (20 landmarks); body, an "
+        "articulated figure (14 joints). Default face",
     )
     p.add_argument(
         "--seed",
@@ -55,6 +57,21 @@ def add_make_dataset_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_make_dataset(args) -> int:
+    if args.source == "photo":
+        from .photo_clips import write_photo_dataset
+
+        root = write_photo_dataset(
+            args.out,
+            num_train=args.train_videos,
+            num_test=args.test_videos,
+            num_frames=args.frames,
+            size=args.size,
+            seed=args.seed,
+            overwrite=args.overwrite,
+            layout=args.layout,
+        )
+        print(f"wrote {root}: photo clips of the astronaut's face", file=sys.stderr)
+        return 0
     root = write_annotated_dataset(
         args.out,
         num_train=args.train_videos,

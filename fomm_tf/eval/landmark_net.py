@@ -1,10 +1,12 @@
 """The synthetic detector's network: landmarks, their visibility and an identity embedding.
 
 A small convolutional network on a 64×64 view of the frame (resized with area averaging),
-with the pixel coordinates appended as two input channels. Three heads share a 128-wide
-feature: landmark positions (sigmoid, in units of the frame side, pixel centres at
-``(i + 0.5) / side``), visibility logits, and a 64-D L2-normalised identity embedding
-trained with a cosine-softmax over the training identities (a head used only in training).
+with the pixel coordinates appended as two input channels. Features at 16×16 are fused with
+upsampled 8×8 and 4×4 context into one 16×16 heatmap per landmark whose softmax expectation
+(soft-argmax) is the landmark position, in units of the frame side (pixel centres at
+``(i + 0.5) / side``). Visibility logits come from the pooled context and heatmap peaks; a
+64-D L2-normalised identity embedding from the pooled context, trained with a cosine softmax
+over the training identities (a head used only in training).
 Weights are stored as float16 ``.npz`` files (see :func:`save_weights`).
 """
 
@@ -18,7 +20,7 @@ import numpy as np
 
 INPUT_SIZE = 64
 EMBED_DIM = 64
-WIDTHS = ((24, 1), (32, 2), (48, 1), (64, 2), (64, 1), (96, 2), (64, 2))  # (channels, stride)
+HEATMAP_SIZE = 16
 
 
 def _cosine_classifier(num_classes: int, scale: float = 16.0):
@@ -46,31 +48,69 @@ def build_landmark_net(num_landmarks: int, num_identities: int | None = None):
     image = keras.Input((INPUT_SIZE, INPUT_SIZE, 3), name="image")
     ramp = np.linspace(-1, 1, INPUT_SIZE, dtype=np.float32)
     grid = np.stack(np.meshgrid(ramp, ramp), axis=-1)[None]
-    x = layers.Lambda(
-        lambda im: ops.concatenate(
-            [
-                im - 0.5,
-                ops.broadcast_to(ops.convert_to_tensor(grid), (ops.shape(im)[0], *grid.shape[1:])),
-            ],
-            axis=-1,
-        ),
-        name="coord_channels",
-    )(image)
-    for i, (ch, stride) in enumerate(WIDTHS):
-        x = layers.Conv2D(ch, 3, strides=stride, padding="same", name=f"conv{i}")(x)
-        x = layers.LayerNormalization(axis=-1, name=f"norm{i}")(x) if stride == 2 else x
-        x = layers.ReLU(name=f"relu{i}")(x)
-    x = layers.Flatten(name="flatten")(x)
-    feat = layers.Dense(128, activation="relu", name="feature")(x)
-    coords = layers.Dense(num_landmarks * 2, activation="sigmoid", name="coords_flat")(feat)
-    coords = layers.Reshape((num_landmarks, 2), name="coords")(coords)
+
+    def with_coords(im):
+        g = ops.broadcast_to(ops.convert_to_tensor(grid), (ops.shape(im)[0], *grid.shape[1:]))
+        return ops.concatenate([im - 0.5, g], axis=-1)
+
+    def conv(x, ch, stride, name, k=3):
+        return layers.Conv2D(ch, k, strides=stride, padding="same", activation="relu", name=name)(x)
+
+    x = layers.Lambda(with_coords, name="coord_channels")(image)
+    x = conv(x, 24, 1, "c1")
+    x = conv(x, 48, 2, "c2")  # 32
+    x = conv(x, 64, 2, "c4")  # 16
+    fine = conv(x, 64, 1, "c5")
+    mid = conv(fine, 96, 2, "d1")  # 8
+    deep = conv(mid, 96, 2, "d2")  # 4
+    side = HEATMAP_SIZE
+    up_mid = layers.Resizing(side, side, interpolation="bilinear", name="up_mid")(mid)
+    up_deep = layers.Resizing(side, side, interpolation="bilinear", name="up_deep")(deep)
+    fused = layers.Concatenate(name="fuse")([fine, up_mid, up_deep])
+    fused = conv(fused, 64, 1, "fuse1x1", k=1)
+    fused = conv(fused, 48, 1, "fuse3x3")
+    heat = layers.Conv2D(num_landmarks, 3, padding="same", name="heatmap")(fused)
+
+    def soft_argmax(h):  # (B, s, s, L) logits → (B, L, 2) expected (x, y) in [0, 1]
+        b = ops.shape(h)[0]
+        flat = ops.softmax(ops.reshape(ops.transpose(h, (0, 3, 1, 2)), (b, num_landmarks, -1)))
+        centres = (np.arange(side, dtype=np.float32) + 0.5) / side
+        gx, gy = np.meshgrid(centres, centres)
+        pos = ops.convert_to_tensor(np.stack([gx.ravel(), gy.ravel()], axis=1))
+        return ops.matmul(flat, pos)
+
+    coords = layers.Lambda(soft_argmax, name="coords")(heat)
+    pooled = layers.Concatenate(name="pooled")(
+        [layers.GlobalAveragePooling2D()(deep), layers.GlobalMaxPooling2D()(heat)]
+    )
+    feat = layers.Dense(128, activation="relu", name="feature")(pooled)
     visible = layers.Dense(num_landmarks, name="visible_logits")(feat)
-    emb = layers.Dense(EMBED_DIM, name="embed")(feat)
-    emb = layers.UnitNormalization(name="embedding")(emb)
+    id_feat = layers.Dense(128, activation="relu", name="id_feature")(
+        layers.GlobalAveragePooling2D()(deep)
+    )
+    emb = layers.UnitNormalization(name="embedding")(layers.Dense(EMBED_DIM, name="embed")(id_feat))
     outputs = {"coords": coords, "visible_logits": visible, "embedding": emb}
-    if num_identities:
+    if num_identities:  # training outputs
         outputs["identity_logits"] = _cosine_classifier(num_identities)(emb)
+        outputs["heatmap_logits"] = heat
     return keras.Model(image, outputs, name="landmark_net")
+
+
+def heatmap_targets(coords, sigma: float = 0.8):
+    """Gaussian target distributions ``(B, s, s, L)`` over the heatmap cells for coordinates
+    ``(B, L, 2)`` in units of the side (``sigma`` in cells): the auxiliary training target
+    that gives the soft-argmax strong gradients from the start."""
+    from keras import ops
+
+    side = HEATMAP_SIZE
+    centres = (np.arange(side, dtype=np.float32) + 0.5) / side
+    cx = ops.reshape(coords[..., 0], (-1, 1, 1, coords.shape[1]))
+    cy = ops.reshape(coords[..., 1], (-1, 1, 1, coords.shape[1]))
+    gx = ops.reshape(ops.convert_to_tensor(centres), (1, 1, side, 1))
+    gy = ops.reshape(ops.convert_to_tensor(centres), (1, side, 1, 1))
+    d2 = ((gx - cx) ** 2 + (gy - cy) ** 2) * side**2
+    g = ops.exp(-d2 / (2 * sigma**2))
+    return g / ops.sum(g, axis=(1, 2), keepdims=True)
 
 
 def prepare(frames: np.ndarray) -> np.ndarray:

@@ -119,7 +119,7 @@ def train(
     target = net.to_fractions(lm, net.INPUT_SIZE, net.INPUT_SIZE)
     model = net.build_landmark_net(len(names), identities)
     steps = epochs * (len(x) // batch_size)
-    lr = keras.optimizers.schedules.CosineDecay(2e-3, steps, alpha=0.02)
+    lr = keras.optimizers.schedules.CosineDecay(1.5e-3, steps, alpha=0.02)
     opt = keras.optimizers.Adam(lr)
     variables = model.trainable_variables
 
@@ -133,13 +133,17 @@ def train(
             coord_loss = tf.reduce_sum(tf.reduce_sum(huber, -1) * w) / tf.maximum(
                 tf.reduce_sum(w), 1.0
             )
+            heat = o["heatmap_logits"]
+            logp = heat - tf.reduce_logsumexp(heat, axis=(1, 2), keepdims=True)
+            heat_ce = -tf.reduce_sum(net.heatmap_targets(coords) * logp, axis=(1, 2))  # (B, L)
+            heat_loss = tf.reduce_sum(heat_ce * w) / tf.maximum(tf.reduce_sum(w), 1.0)
             vis_loss = tf.reduce_mean(
                 tf.nn.sigmoid_cross_entropy_with_logits(labels=w, logits=o["visible_logits"])
             )
             id_loss = tf.reduce_mean(
                 tf.nn.sparse_softmax_cross_entropy_with_logits(identity, o["identity_logits"])
             )
-            loss = coord_loss + 2.0 * vis_loss + 0.5 * id_loss
+            loss = coord_loss + heat_loss + 2.0 * vis_loss + 0.5 * id_loss
         grads = tape.gradient(loss, variables)
         opt.apply_gradients(zip(grads, variables))
         return coord_loss, vis_loss, id_loss
