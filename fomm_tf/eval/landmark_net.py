@@ -4,8 +4,8 @@ A small convolutional network on a 64×64 view of the frame (resized with area a
 with the pixel coordinates appended as two input channels. Features at 16×16 are fused with
 upsampled 8×8 and 4×4 context into one 16×16 heatmap per landmark whose softmax expectation
 (soft-argmax) is the landmark position, in units of the frame side (pixel centres at
-``(i + 0.5) / side``). Visibility logits come from the pooled context and heatmap peaks; a
-64-D L2-normalised identity embedding from the pooled context, trained with a cosine softmax
+``(i + 0.5) / side``). Visibility logits come from features pooled at three depths and the heatmap peaks; a
+64-D L2-normalised identity embedding from the pooled features, trained with a cosine softmax
 over the training identities (a head used only in training).
 Weights are stored as float16 ``.npz`` files (see :func:`save_weights`).
 """
@@ -58,8 +58,8 @@ def build_landmark_net(num_landmarks: int, num_identities: int | None = None):
 
     x = layers.Lambda(with_coords, name="coord_channels")(image)
     x = conv(x, 24, 1, "c1")
-    x = conv(x, 48, 2, "c2")  # 32
-    x = conv(x, 64, 2, "c4")  # 16
+    early = conv(x, 48, 2, "c2")  # 32
+    x = conv(early, 64, 2, "c4")  # 16
     fine = conv(x, 64, 1, "c5")
     mid = conv(fine, 96, 2, "d1")  # 8
     deep = conv(mid, 96, 2, "d2")  # 4
@@ -80,14 +80,19 @@ def build_landmark_net(num_landmarks: int, num_identities: int | None = None):
         return ops.matmul(flat, pos)
 
     coords = layers.Lambda(soft_argmax, name="coords")(heat)
-    pooled = layers.Concatenate(name="pooled")(
-        [layers.GlobalAveragePooling2D()(deep), layers.GlobalMaxPooling2D()(heat)]
+    # pooled statistics, standardised over the training batches (BatchNormalization): the
+    # coordinate channels make raw pooled features nearly constant across images
+    gap = layers.GlobalAveragePooling2D
+    stats = layers.Concatenate(name="stats")(
+        [gap()(early), gap()(fine), gap()(deep), layers.GlobalMaxPooling2D()(deep)]
     )
-    feat = layers.Dense(128, activation="relu", name="feature")(pooled)
+    stats = layers.BatchNormalization(name="stats_norm")(stats)
+    peaks = layers.BatchNormalization(name="peaks_norm")(layers.GlobalMaxPooling2D()(heat))
+    feat = layers.Dense(128, activation="relu", name="feature")(
+        layers.Concatenate(name="vis_in")([stats, peaks])
+    )
     visible = layers.Dense(num_landmarks, name="visible_logits")(feat)
-    id_feat = layers.Dense(128, activation="relu", name="id_feature")(
-        layers.GlobalAveragePooling2D()(deep)
-    )
+    id_feat = layers.Dense(128, activation="relu", name="id_feature")(stats)
     emb = layers.UnitNormalization(name="embedding")(layers.Dense(EMBED_DIM, name="embed")(id_feat))
     outputs = {"coords": coords, "visible_logits": visible, "embedding": emb}
     if num_identities:  # training outputs
@@ -137,8 +142,11 @@ def save_weights(model, path: str | os.PathLike, meta: dict) -> None:
 
     from ..media import atomic_path
 
-    weights = [w for w in model.weights if not w.path.startswith("identity/")]
-    arrays = {f"w{i:03d}": np.asarray(w.numpy(), np.float16) for i, w in enumerate(weights)}
+    arrays = {
+        "w:" + w.path: np.asarray(w.numpy(), np.float16)
+        for w in model.weights
+        if not w.path.startswith("identity/")
+    }
     arrays["meta"] = np.asarray(json.dumps(meta))
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, **arrays)
@@ -150,10 +158,11 @@ def load_net(path: str | os.PathLike):
 
     with np.load(Path(path), allow_pickle=False) as z:
         meta = json.loads(str(z["meta"]))
-        arrays = [z[k].astype(np.float32) for k in sorted(k for k in z.files if k != "meta")]
+        arrays = {k[2:]: z[k].astype(np.float32) for k in z.files if k.startswith("w:")}
     model = build_landmark_net(len(meta["landmark_names"]))
-    if len(arrays) != len(model.weights):
-        raise ValueError(f"{path}: {len(arrays)} arrays for {len(model.weights)} weights")
-    for var, arr in zip(model.weights, arrays):
-        var.assign(arr)
+    missing = [w.path for w in model.weights if w.path not in arrays]
+    if missing or len(arrays) != len(model.weights):
+        raise ValueError(f"{path}: weights do not fit the network (missing {missing[:3]})")
+    for var in model.weights:
+        var.assign(arrays[var.path])
     return model, meta

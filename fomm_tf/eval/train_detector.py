@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 TRAIN_ID0 = 900_000_000
 HELDOUT_ID0 = 950_000_000
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+HIDDEN_WEIGHT = 4.0  # hidden landmarks are rare (5–15 %): their visibility errors count 4×
 
 
 def weights_path(kind: str) -> Path:
@@ -137,13 +138,12 @@ def train(
             logp = heat - tf.reduce_logsumexp(heat, axis=(1, 2), keepdims=True)
             heat_ce = -tf.reduce_sum(net.heatmap_targets(coords) * logp, axis=(1, 2))  # (B, L)
             heat_loss = tf.reduce_sum(heat_ce * w) / tf.maximum(tf.reduce_sum(w), 1.0)
-            vis_loss = tf.reduce_mean(
-                tf.nn.sigmoid_cross_entropy_with_logits(labels=w, logits=o["visible_logits"])
-            )
+            vis_ce = tf.nn.sigmoid_cross_entropy_with_logits(labels=w, logits=o["visible_logits"])
+            vis_loss = tf.reduce_mean(vis_ce * (1.0 + (HIDDEN_WEIGHT - 1.0) * (1.0 - w)))
             id_loss = tf.reduce_mean(
                 tf.nn.sparse_softmax_cross_entropy_with_logits(identity, o["identity_logits"])
             )
-            loss = coord_loss + heat_loss + 2.0 * vis_loss + 0.5 * id_loss
+            loss = coord_loss + heat_loss + 2.0 * vis_loss + id_loss
         grads = tape.gradient(loss, variables)
         opt.apply_gradients(zip(grads, variables))
         return coord_loss, vis_loss, id_loss
