@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 from test_cli import assert_one_line_error, fomm
 
+from fomm_tf.data.annotated import write_annotated_dataset
+from fomm_tf.data.photo_clips import write_photo_dataset
+from fomm_tf.errors import InputError
 from fomm_tf.media import read_image
 
 
@@ -28,24 +31,7 @@ def _evaluate(data, out, official_dir, *extra):
 
 
 def test_synthetic_dataset_evaluates_into_a_full_report(tmp_path: Path, official_dir):
-    data = tmp_path / "ds"
-    res = fomm(
-        "make-dataset",
-        "synthetic",
-        "--out",
-        data,
-        "--train-videos",
-        "0",
-        "--test-videos",
-        "2",
-        "--frames",
-        "6",
-        "--size",
-        "64",
-        "--seed",
-        "1",
-    )
-    assert res.returncode == 0, res.stderr
+    data = write_annotated_dataset(tmp_path / "ds", 0, 2, 6, size=64, seed=1, progress=False)
     out = tmp_path / "report"
     res = _evaluate(data, out, official_dir, "--json", "--batch-size", "4")
     assert res.returncode == 0, res.stderr
@@ -66,24 +52,7 @@ def test_synthetic_dataset_evaluates_into_a_full_report(tmp_path: Path, official
 
 def test_real_face_clip_with_the_face_detector(tmp_path: Path, official_dir):
     pytest.importorskip("dlib")
-    data = tmp_path / "photo"
-    res = fomm(
-        "make-dataset",
-        "photo",
-        "--out",
-        data,
-        "--train-videos",
-        "0",
-        "--test-videos",
-        "1",
-        "--frames",
-        "4",
-        "--size",
-        "64",
-        "--seed",
-        "0",
-    )
-    assert res.returncode == 0, res.stderr
+    data = write_photo_dataset(tmp_path / "photo", 0, 1, 4, size=64, progress=False)
     res = _evaluate(data, tmp_path / "report", official_dir, "--detector", "face", "--json")
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout.strip().splitlines()[-1])
@@ -98,13 +67,35 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, official_dir):
     empty = tmp_path / "empty"
     empty.mkdir()
     assert_one_line_error(_evaluate(empty, tmp_path / "r1", official_dir), "holds no videos")
+    assert not (tmp_path / "r1").exists()
+
+
+def _run_in_process(*argv):
+    from fomm_tf.cli import build_parser
+
+    args = build_parser().parse_args(["evaluate", *map(str, argv)])
+    return args._run(args)
+
+
+def test_unreadable_videos_and_a_missing_model_are_input_errors(tmp_path: Path, official_dir):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "a.mp4").write_text("not a video\n")
     (broken / "b.gif").write_bytes(b"GIF89a garbage")
-    res = _evaluate(broken, tmp_path / "r2", official_dir)
-    assert_one_line_error(res, "no readable videos")
-    assert not (tmp_path / "r1").exists() and not (tmp_path / "r2").exists()
-    res = fomm("evaluate", "--data", broken)
-    assert_one_line_error(res, "--checkpoint")
-    assert "bundled" in res.stderr
+    with pytest.raises(InputError, match="no readable videos .*2 unreadable"):
+        _run_in_process(
+            "--config",
+            "tiny-64",
+            "--checkpoint",
+            official_dir / "checkpoint.pth.tar",
+            "--data",
+            broken,
+            "-o",
+            tmp_path / "r2",
+            "--no-progress",
+        )
+    assert not (tmp_path / "r2").exists()
+    with pytest.raises(InputError, match="no bundled default model.*--checkpoint"):
+        _run_in_process("--data", broken)
+    with pytest.raises(InputError, match="go together"):
+        _run_in_process("--data", broken, "--config", "tiny-64")
