@@ -95,3 +95,25 @@ def test_non_empty_folder_needs_overwrite_and_failure_leaves_nothing(tmp_path: P
     with pytest.raises(InputError):
         write_annotated_dataset(tmp_path / "bad", 1, 0, 3, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_a_failure_midway_leaves_the_previous_dataset_untouched(tmp_path: Path, monkeypatch):
+    import fomm_tf.data.annotated as annotated
+
+    root = write_annotated_dataset(tmp_path / "ds", 0, 1, 2, size=32, progress=False)
+    before = sorted(p.name for p in (root / "test").iterdir())
+    real = annotated.render_annotated
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(annotated, "render_annotated", flaky)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_annotated_dataset(root, 1, 2, 2, size=32, seed=5, overwrite=True, progress=False)
+    assert sorted(p.name for p in (root / "test").iterdir()) == before
+    assert not any((root / "train").iterdir())  # the first dataset had no train videos
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]  # no temporary folder left

@@ -7,7 +7,9 @@ Training identities are ``TRAIN_ID0 + i`` and the held-out ones ``HELDOUT_ID0 + 
 from the ids ``fomm make-dataset`` uses (``seed * 100000 + 1, …`` for seeds below 9000), so
 the detector has never seen the people it is evaluated on. Every frame is a random time of
 a random clip (so poses are spread out), rendered at 64×64 and augmented with the blur,
-noise and contrast changes that generated frames show. Everything is seeded
+noise and contrast changes that generated frames show, plus 12 % frames with no one in
+them (background alone, heavy blur, flat noise) whose landmarks are all hidden, so a
+reconstruction that lost the subject counts as missing landmarks (MKR). Everything is seeded
 (``keras.utils.set_random_seed``, op determinism), so a re-run gives the same weights.
 The held-out figures (landmark error in pixels, visibility accuracy, identity distances)
 are stored in the weights file's metadata and printed.
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 TRAIN_ID0 = 900_000_000
 HELDOUT_ID0 = 950_000_000
 WEIGHTS_DIR = Path(__file__).parent / "weights"
+NEGATIVE_PERCENT = 12  # frames without a subject, added to the training and held-out sets
 HIDDEN_WEIGHT = 4.0  # hidden landmarks are rare (5–15 %): their visibility errors count 4×
 
 
@@ -54,6 +57,24 @@ def render_set(kind: str, first_id: int, identities: int, per_identity: int, see
                 lms.append(lm)
                 vis.append(v)
                 ids.append(i)
+    # negatives: frames where no one is there (the background alone, a blur too strong to
+    # show parts, flat noise): every landmark hidden, no identity (-1)
+    from ..data.annotated import _background
+
+    names = len(lms[0])
+    for k in range(len(frames) * NEGATIVE_PERCENT // 100):
+        kind_of = k % 3
+        if kind_of == 0:
+            f = _background(np.random.default_rng([seed, first_id, k]), net.INPUT_SIZE)
+        elif kind_of == 1:
+            f = cv2.GaussianBlur(frames[int(rng.integers(len(frames)))], (0, 0), rng.uniform(6, 12))
+        else:
+            f = np.full((net.INPUT_SIZE,) * 2 + (3,), rng.uniform(0.2, 0.8, 3), np.float32)
+            f = f + rng.normal(0, 0.05, f.shape)
+        frames.append(np.clip(f, 0, 1).astype(np.float32))
+        lms.append(np.zeros((names, 2), np.float32))
+        vis.append(np.zeros(names, bool))
+        ids.append(-1)
     return (
         np.stack(frames).astype(np.float32),
         np.stack(lms).astype(np.float32),
@@ -81,7 +102,10 @@ def measure(model, frames, landmarks, visible, ids) -> dict:
     pred = net.to_pixels(out["coords"], net.INPUT_SIZE, net.INPUT_SIZE)
     err = np.linalg.norm(pred - landmarks, axis=-1)[visible]
     vis_pred = out["visible_logits"] > 0
-    emb = out["embedding"]
+    negative = ids < 0
+    empty_hidden = float((~vis_pred[negative]).mean()) if negative.any() else None
+    vis_pred, visible, ids = vis_pred[~negative], visible[~negative], ids[~negative]
+    emb = out["embedding"][~negative]
     d = np.linalg.norm(emb[:, None] - emb[None], axis=-1)
     same = ids[:, None] == ids[None]
     off_diag = ~np.eye(len(ids), dtype=bool)
@@ -94,6 +118,7 @@ def measure(model, frames, landmarks, visible, ids) -> dict:
         "identity_distance_same": float(d[same & off_diag].mean()),
         "identity_distance_different": float(d[~same].mean()),
         "frames": int(len(frames)),
+        "hidden_on_empty_frames": empty_hidden,
     }
 
 
@@ -140,9 +165,11 @@ def train(
             heat_loss = tf.reduce_sum(heat_ce * w) / tf.maximum(tf.reduce_sum(w), 1.0)
             vis_ce = tf.nn.sigmoid_cross_entropy_with_logits(labels=w, logits=o["visible_logits"])
             vis_loss = tf.reduce_mean(vis_ce * (1.0 + (HIDDEN_WEIGHT - 1.0) * (1.0 - w)))
-            id_loss = tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(identity, o["identity_logits"])
+            has_id = tf.cast(identity >= 0, tf.float32)
+            id_ce = tf.nn.sparse_softmax_cross_entropy_with_logits(
+                tf.maximum(identity, 0), o["identity_logits"]
             )
+            id_loss = tf.reduce_sum(id_ce * has_id) / tf.maximum(tf.reduce_sum(has_id), 1.0)
             loss = coord_loss + heat_loss + 2.0 * vis_loss + id_loss
         grads = tape.gradient(loss, variables)
         opt.apply_gradients(zip(grads, variables))
