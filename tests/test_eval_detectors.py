@@ -9,15 +9,16 @@ import pytest
 from fomm_tf.data.annotated import BODY_LANDMARKS, FACE_LANDMARKS, renderer
 from fomm_tf.eval.metrics import MetricSums
 
-# Floors over the errors measured on held-out identities at 128² (README, "Evaluation"):
-# face 2.3 px mean, visibility 97 %; body 5.4 px mean, visibility 94 %.
-FLOORS = {"face": (3.0, 0.93), "body": (7.0, 0.9)}
+# Floors ≈ 1.3 × the errors measured on 576 held-out frames of 48 identities at 128²
+# (README, "Evaluation"): face 2.30 px mean, visibility 96 %; body 4.97 px, 93 %.
+# On this test's 48 frames: face 2.41 px, 94 %; body 4.16 px, 94 %.
+FLOORS = {"face": (3.0, 0.92), "body": (6.5, 0.9)}
 
 
 def heldout(kind):
     """Frames at 128×128 of identities the detector never saw (ids far from its training)."""
     frames, lms, vis, ids = [], [], [], []
-    for i in range(6):
+    for i in range(12):
         r = renderer(kind, 970_000_000 + i, 0, 128)
         for t in (0, 9, 23, 41):
             f, lm, v = r.render(t)
