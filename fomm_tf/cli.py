@@ -36,7 +36,7 @@ _PLUGINS = {
         "fomm_tf.data.make_dataset",
         "add_make_dataset_arguments",
         "run_make_dataset",
-        "write a synthetic dataset with ground-truth landmarks, visibility and identity",
+        "write a synthetic dataset with ground-truth landmarks (or real-face photo clips)",
     ),
     "export": (
         "export.cli",

@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 ANNOTATED_KINDS = ("face", "body")
 SIDECAR_SUFFIX = ".landmarks.npz"
 
+
 FACE_LANDMARKS = (
     "pupil_l",
     "pupil_r",

@@ -36,6 +36,7 @@ import tensorflow as tf
 
 from ..errors import InputError
 from ..media import IMAGE_SUFFIXES, VideoReader, fit_frame, read_image
+from .annotated import SIDECAR_SUFFIX  # ground-truth files beside videos, not videos
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,6 @@ LAYOUT_HELP = (
     ".mp4/.gif/.mov files, or .png/.jpg strips of frames side by side; with id_sampling the "
     "names start with an identity followed by '#' (id10001#clip01.mp4)"
 )
-
-
-SIDECAR_SUFFIX = ".landmarks.npz"  # ground truth beside a video (fomm_tf.data.annotated)
 
 
 def _is_video(path: Path) -> bool:
