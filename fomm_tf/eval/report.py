@@ -97,13 +97,10 @@ def contact_sheet(visuals) -> np.ndarray:
         rows.append(np.full((3, rows[-1].shape[1], 3), 255, np.uint8))
     sheet = np.concatenate(rows[:-1], axis=0)
     w = sheet.shape[1] // 5
-    header = np.concatenate(
-        [
-            _label(np.zeros((0, w, 3), np.uint8), name)
-            for name in ("source", "driving", "reconstruction", "occlusion", "keypoints")
-        ],
-        axis=1,
-    )
+    names = ("source", "driving", "reconstruction", "occlusion", "keypoints")
+    if w < 110:  # the long names do not fit narrow frames
+        names = ("source", "driving", "recon.", "occl.", "kp")
+    header = np.concatenate([_label(np.zeros((0, w, 3), np.uint8), name) for name in names], axis=1)
     return np.concatenate([header, sheet], axis=0)
 
 
