@@ -30,7 +30,13 @@ _PLUGINS = {
         "fomm_tf.evaluate",
         "add_evaluate_arguments",
         "run_evaluate",
-        "video reconstruction protocol (paper sec. 4.1): L1 over a test split",
+        "the paper's evaluation (sec. 4.1): L1, AKD, MKR, AED of the reconstruction",
+    ),
+    "make-dataset": (
+        "fomm_tf.data.make_dataset",
+        "add_make_dataset_arguments",
+        "run_make_dataset",
+        "write a synthetic dataset with ground-truth landmarks (or real-face photo clips)",
     ),
     "export": (
         "export.cli",

@@ -1,32 +1,45 @@
-"""The paper's reconstruction protocol (sec. 4.1): first frame as source, every frame as driver.
+"""The paper's evaluation protocol (sec. 4.1): first frame as source, every frame as driver.
 
-For each test video the keypoints of frame 0 drive nothing but serve as the source keypoints;
-every frame of the video is reconstructed from frame 0 and its own keypoints, and the mean
-absolute error against the real frame is averaged over all frames of all videos (the
-official ``reconstruction.py`` reports the same L1).
+For each test video, every frame is reconstructed from frame 0 and that frame's keypoints
+(the official ``reconstruction.py``). The reconstruction and two baselines measured in the
+same run (copy the source; the source warped by the best global affine fitted to
+source → driving landmarks) are compared with the real frames by L1, AKD, MKR and AED
+(:mod:`fomm_tf.eval.metrics`), with a landmark/identity detector independent of the model
+(:mod:`fomm_tf.eval.detectors`). :func:`reconstruction_l1` is the L1-only protocol used
+during training.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from .data.pipeline import read_video, scan_split
+from .data.pipeline import _is_video, read_video, scan_split
 from .errors import InputError
 from .models import Models
 
 log = logging.getLogger(__name__)
 
+METHODS = ("model", "copy_source", "global_affine")
 
-def reconstruct_video(models: Models, video: np.ndarray, batch_size: int = 8) -> np.ndarray:
-    """Reconstructions (T, H, W, 3) of a (T, H, W, 3) [0, 1] video from its first frame."""
+
+def reconstruct_video(models: Models, video: np.ndarray, batch_size: int = 8, extras: bool = False):
+    """Reconstructions (T, H, W, 3) of a (T, H, W, 3) [0, 1] video from its first frame.
+
+    With ``extras``, returns ``(prediction, occlusion (T, H, W) or None, keypoints (T, K, 2)
+    in pixels)``. The result does not depend on ``batch_size``.
+    """
+    if batch_size < 1:
+        raise InputError(f"batch size must be >= 1, got {batch_size}")
     source = tf.constant(video[:1])
     kp_source = models.kp_detector(source, training=False)
     cache = models.generator.encode_source(source, training=False)
-    out = []
+    out, occ, kps = [], [], []
+    h, w = video.shape[1:3]
     for start in range(0, len(video), batch_size):
         driving = tf.constant(video[start : start + batch_size])
         kp_driving = models.kp_detector(driving, training=False)
@@ -34,19 +47,42 @@ def reconstruct_video(models: Models, video: np.ndarray, batch_size: int = 8) ->
             source, cache, kp_source, kp_driving, training=False, with_deformed=False
         )
         out.append(pred["prediction"].numpy())
-    return np.concatenate(out)
+        if extras:
+            if "occlusion_map" in pred:
+                occ.append(tf.image.resize(pred["occlusion_map"], (h, w)).numpy()[..., 0])
+            kp = kp_driving["value"].numpy()
+            kps.append((kp + 1.0) / 2.0 * np.array([w, h]) - 0.5)
+    prediction = np.concatenate(out)
+    if not extras:
+        return prediction
+    return prediction, (np.concatenate(occ) if occ else None), np.concatenate(kps)
+
+
+def list_videos(data: str | Path) -> list[Path]:
+    """The videos to evaluate: ``data/test/`` of a dataset root, or a folder of videos.
+
+    A single video file is accepted too. Nothing to evaluate is an :class:`InputError`.
+    """
+    data = Path(data)
+    if not data.exists():
+        raise InputError(f"{data}: no such dataset folder or video")
+    if data.is_file():
+        return [data]
+    if (data / "test").is_dir():
+        return scan_split(data, "test").videos
+    videos = [p for p in sorted(data.iterdir()) if _is_video(p)]
+    if not videos:
+        raise InputError(
+            f"{data}: holds no videos and no test/ folder (give a dataset root with test/ "
+            "or a folder of .mp4/.gif files, frame folders or frame strips)"
+        )
+    return videos
 
 
 def reconstruction_l1(
     models: Models, root: str | Path, num_videos: int | None = None, max_frames: int | None = None
 ) -> dict[str, float]:
     """Mean L1 of the reconstruction protocol over the test split of ``root``.
-
-    Args:
-        models: the networks (used in inference mode).
-        root: dataset root holding ``test/``.
-        num_videos: evaluate at most this many videos (``reconstruction_params.num_videos``).
-        max_frames: read at most this many frames per video.
 
     Returns:
         ``{"l1": mean over frames, "videos": count, "frames": count, "skipped": count}``.
@@ -70,24 +106,159 @@ def reconstruction_l1(
     return {"l1": total / frames, "videos": videos, "frames": frames, "skipped": skipped}
 
 
+@dataclass
+class VideoVisual:
+    """What the contact sheet shows of one video (a few frames)."""
+
+    name: str
+    source: np.ndarray
+    driving: np.ndarray
+    reconstruction: np.ndarray
+    occlusion: np.ndarray | None
+    keypoints: np.ndarray
+    landmarks_real: np.ndarray
+    visible_real: np.ndarray
+    landmarks_model: np.ndarray
+    visible_model: np.ndarray
+
+
+@dataclass
+class Evaluation:
+    """The result of :func:`evaluate`: the report and what the figures need."""
+
+    report: dict
+    per_frame_l1: dict = field(default_factory=dict)  # method → list of (T,) arrays
+    visuals: list = field(default_factory=list)
+
+
+def evaluate(
+    models: Models,
+    videos: list[Path],
+    detector,
+    batch_size: int = 8,
+    max_frames: int | None = None,
+    num_visuals: int = 3,
+    progress: bool = True,
+) -> Evaluation:
+    """Reconstruct every video and score the model and both baselines with ``detector``.
+
+    Args:
+        models: the networks under test (inference mode).
+        videos: video paths (:func:`list_videos`).
+        detector: an object with ``name`` and ``detect(frames) -> Detections``.
+        batch_size: driving frames per network call (the numbers do not depend on it).
+        max_frames: read at most this many frames per video.
+        num_visuals: keep the frames of this many videos for the contact sheet.
+
+    Unreadable videos are skipped and counted; none readable is an :class:`InputError`.
+    """
+    from tqdm import tqdm
+
+    from .eval.baselines import copy_source, global_affine
+    from .eval.metrics import MetricSums
+
+    size = models.config.image_size
+    sums = {m: MetricSums() for m in METHODS}
+    per_frame = {m: [] for m in METHODS}
+    visuals = []
+    skipped = []
+    for path in tqdm(videos, desc="evaluate", unit="video", disable=not progress):
+        try:
+            video = read_video(path, size=size, max_frames=max_frames)
+        except (InputError, OSError, ValueError) as exc:
+            skipped.append(path.name)
+            log.warning("evaluate: skipping unreadable %s: %s", path, exc)
+            continue
+        pred, occlusion, keypoints = reconstruct_video(models, video, batch_size, extras=True)
+        det_real = detector.detect(video)
+        det_source = det_real.take(slice(0, 1))
+        copy = copy_source(video[0], len(video))
+        det_copy = det_source.take(np.zeros(len(video), int))  # the same frame every time
+        affine = global_affine(video[0], det_source, det_real)
+        outputs = {
+            "model": (pred, detector.detect(pred)),
+            "copy_source": (copy, det_copy),
+            "global_affine": (affine, detector.detect(affine)),
+        }
+        for method, (frames, det) in outputs.items():
+            per_frame[method].append(sums[method].add(video, frames, det_real, det))
+        if len(visuals) < num_visuals:
+            pick = np.unique(np.linspace(0, len(video) - 1, min(4, len(video))).round().astype(int))
+            det_model = outputs["model"][1]
+            visuals.append(
+                VideoVisual(
+                    name=path.name,
+                    source=video[0],
+                    driving=video[pick],
+                    reconstruction=pred[pick],
+                    occlusion=None if occlusion is None else occlusion[pick],
+                    keypoints=keypoints[pick],
+                    landmarks_real=det_real.landmarks[pick],
+                    visible_real=det_real.visible[pick],
+                    landmarks_model=det_model.landmarks[pick],
+                    visible_model=det_model.visible[pick],
+                )
+            )
+    count = len(per_frame["model"])
+    if not count:
+        raise InputError(
+            f"no readable videos to evaluate ({len(skipped)} unreadable: "
+            f"{', '.join(skipped[:3])}{', ...' if len(skipped) > 3 else ''})"
+        )
+    model = sums["model"].result()
+    report = {
+        "model": model,
+        "baselines": {m: sums[m].result() for m in METHODS[1:]},
+        "videos": count,
+        "frames": sums["model"].frames,
+        "detector": detector.name,
+        "skipped": len(skipped),
+        "l1": model["l1"],
+    }
+    return Evaluation(report, per_frame, visuals)
+
+
 def add_evaluate_arguments(parser) -> None:
     """Flags of ``fomm evaluate``."""
-    parser.add_argument("--config", required=True, help="shipped config name or YAML path")
     parser.add_argument(
-        "--checkpoint", required=True, help="official .pth.tar or fomm-tf .weights.h5"
+        "--config",
+        help="shipped config name or YAML path of the model under test (with --checkpoint; "
+        "both omitted: the bundled default model)",
     )
     parser.add_argument(
-        "--data", required=True, help="dataset root in the official layout (its test/ split)"
+        "--checkpoint", help="weights of the model under test: official .pth.tar or .weights.h5"
+    )
+    parser.add_argument(
+        "--data",
+        required=True,
+        help="a dataset root (its test/ split is evaluated), a folder of videos, or one video",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        help="report folder: metrics.json, metrics.md, contact_sheet.png, l1_per_frame.png "
+        "(written to a temporary folder, then renamed; without it only the numbers are printed)",
+    )
+    parser.add_argument(
+        "--detector",
+        choices=("auto", "synthetic", "face"),
+        default="auto",
+        help="landmark/identity detector for AKD, MKR, AED: synthetic (the network trained on "
+        "the renderer's ground truth), face (MediaPipe face box + dlib 68 landmarks + dlib "
+        "identity), auto (synthetic for videos with .landmarks.npz sidecars, else face)",
     )
     parser.add_argument(
         "--num-videos",
         type=int,
         default=None,
-        help="evaluate at most this many test videos (default: the config's "
+        help="evaluate at most this many videos (default: the config's "
         "reconstruction_params.num_videos, else all)",
     )
     parser.add_argument(
         "--max-frames", type=int, default=None, help="read at most this many frames per video"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=8, help="driving frames per network call (default 8)"
     )
     parser.add_argument(
         "--align-corners",
@@ -95,27 +266,66 @@ def add_evaluate_arguments(parser) -> None:
         default=None,
         help="grid_sample convention of torch <= 1.2 (the published checkpoints)",
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--no-progress", action="store_true", help="do not show the progress bar on stderr"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+
+
+def _load_models(args) -> Models:
+    from .bundled import MISSING_MODEL_HINT, default_model_paths
+    from .models import load_models
+
+    if args.checkpoint is None and args.config is None:
+        paths = default_model_paths()
+        if paths is None:
+            raise InputError(MISSING_MODEL_HINT)
+        config, checkpoint = paths
+    elif args.checkpoint is None or args.config is None:
+        raise InputError("--config and --checkpoint go together (or omit both for the default)")
+    else:
+        config, checkpoint = args.config, args.checkpoint
+    return load_models(checkpoint, config, align_corners=args.align_corners)
 
 
 def run_evaluate(args) -> int:
-    """``fomm evaluate``: the reconstruction L1 of paper Table 3 on a test split."""
+    """``fomm evaluate``: L1, AKD, MKR, AED of the model and two baselines."""
     import json
     import sys
 
-    from .models import load_models
+    from .eval.detectors import make_detector
 
-    models = load_models(args.checkpoint, args.config, align_corners=args.align_corners)
+    for name in ("num_videos", "max_frames"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be >= 1 (got {value})")
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size must be >= 1 (got {args.batch_size})")
+    videos = list_videos(args.data)
+    models = _load_models(args)
     num = args.num_videos
     if num is None:
         num = (models.config.raw.get("reconstruction_params") or {}).get("num_videos")
-    result = reconstruction_l1(models, args.data, num_videos=num, max_frames=args.max_frames)
+    videos = videos[: num or None]
+    detector = make_detector(args.detector, videos)
+    result = evaluate(
+        models,
+        videos,
+        detector,
+        batch_size=args.batch_size,
+        max_frames=args.max_frames,
+        progress=not args.no_progress,
+    )
+    if args.output:
+        from .eval.report import write_report
+
+        write_report(args.output, result)
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(result.report))
     else:
-        print(
-            f"reconstruction L1 {result['l1']:.4f} over {result['frames']} frames of "
-            f"{result['videos']} videos ({result['skipped']} unreadable skipped)",
-            file=sys.stdout,
-        )
+        from .eval.report import markdown_table
+
+        print(markdown_table(result.report), file=sys.stdout)
+    if args.output:
+        print(f"wrote {args.output}", file=sys.stderr)
     return 0

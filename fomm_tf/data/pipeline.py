@@ -37,6 +37,7 @@ import tensorflow as tf
 
 from ..errors import InputError
 from ..media import IMAGE_SUFFIXES, VideoReader, fit_frame, list_frame_files, read_image
+from .annotated import SIDECAR_SUFFIX  # ground-truth files beside videos, not videos
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,9 @@ def scan_split(root: str | Path, split: str = "train", id_sampling: bool = False
         raise InputError(f"{root}: no '{split}' folder (found: {found}); {LAYOUT_HELP}")
     entries = sorted(folder.iterdir())
     videos = [p for p in entries if _is_video(p)]
-    ignored = len([p for p in entries if not p.name.startswith(".")]) - len(videos)
+    ignored = len(
+        [p for p in entries if not p.name.startswith(".") and not p.name.endswith(SIDECAR_SUFFIX)]
+    ) - len(videos)
     if ignored:
         log.warning("%s: ignored %d entries that are not videos", folder, ignored)
     if not videos:
