@@ -18,24 +18,22 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import fomm_tf  # noqa: E402
-from fomm_tf.timing import matmul_2048_ms, median_ms  # noqa: E402
+from fomm_tf.timing import matmul_2048_ms, median_ms, random_source  # noqa: E402
 
 OFFICIAL_MATMULS = 9.4  # official PyTorch vox-256 frame / 2048² matmul on the reference CPU
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="vox-256")
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--batches", default="1,8")
+    parser.add_argument("--config", default="vox-256", help="model config (default vox-256)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed repeats (default 5)")
+    parser.add_argument("--batches", default="1,8", help="batch sizes to time (default 1,8)")
     args = parser.parse_args()
 
     models = fomm_tf.build_models(args.config, seed=0)
     h, w = models.config.image_size
-    rng = np.random.default_rng(0)
-    source = tf.constant(rng.random((1, h, w, 3), np.float32))
-    kp_src = models.kp_detector(source)
-    cache = models.generator.encode_source(source)
+    source, kp_src, cache = random_source(models)
+    rng = np.random.default_rng(1)  # driving frames
     mm = matmul_2048_ms()
     print(
         f"config {args.config} {h}x{w}; float32 2048² matmul: {mm:.1f} ms "

@@ -31,6 +31,7 @@ import tensorflow as tf  # noqa: E402
 import fomm_tf  # noqa: E402
 from fomm_tf.media import VideoWriter  # noqa: E402
 from fomm_tf.photo import Crop, PasteBack  # noqa: E402
+from fomm_tf.timing import random_source  # noqa: E402
 
 
 def _encode_ms(frames: np.ndarray) -> float:
@@ -50,10 +51,8 @@ def main(argv=None) -> int:
 
     models = fomm_tf.build_models(args.config, seed=0)
     h, w = models.config.image_size
-    rng = np.random.default_rng(0)
-    source = tf.constant(rng.random((1, h, w, 3), np.float32))
-    kp_src = models.kp_detector(source)
-    cache = models.generator.encode_source(source)
+    source, kp_src, cache = random_source(models)
+    rng = np.random.default_rng(1)  # driving frames
 
     @tf.function
     def frame(d):

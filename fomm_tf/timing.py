@@ -36,3 +36,14 @@ def matmul_2048_ms(repeats: int = 5) -> float:
     numpy_ms = median_ms(lambda: a @ b, repeats, warmup=2)
     tf_ms = median_ms(lambda: tf.linalg.matmul(ta, tb).numpy(), repeats, warmup=2)
     return min(numpy_ms, tf_ms)
+
+
+def random_source(models, seed: int = 0) -> tuple[Any, dict, dict]:
+    """A random source frame at the model's size, its keypoints and its encoder cache: the
+    source-only work an animation does once, for benchmarks that time the per-frame part."""
+    import tensorflow as tf
+
+    h, w = models.config.image_size
+    rng = np.random.default_rng(seed)
+    source = tf.constant(rng.random((1, h, w, 3), np.float32))
+    return source, models.kp_detector(source), models.generator.encode_source(source)
