@@ -35,7 +35,9 @@ import math
 import os
 import re
 import secrets
+import shutil
 import subprocess
+import tempfile
 import threading
 from collections import deque
 from collections.abc import Generator, Iterator
@@ -53,6 +55,7 @@ __all__ = [
     "VIDEO_WRITE_SUFFIXES",
     "VideoReader",
     "VideoWriter",
+    "atomic_dir",
     "atomic_path",
     "fit_frame",
     "list_frame_files",
@@ -374,6 +377,31 @@ def atomic_path(path: PathLike) -> Iterator[Path]:
         target.discard()
         raise
     target.commit()
+
+
+@contextlib.contextmanager
+def atomic_dir(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path`` that replaces ``path`` when the block ends.
+
+    A previous ``path`` is moved aside, the new folder renamed into place, then the old one
+    removed; if the block raises, the temporary folder is removed and ``path`` is left as it
+    was. Missing parent folders are created.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
+    try:
+        yield tmp
+        if path.exists():
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
+            os.replace(path, old / "previous")
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def write_image(path: PathLike, frame01: np.ndarray) -> None:

@@ -27,8 +27,6 @@ import contextlib
 import io
 import logging
 import os
-import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +35,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
-from ..media import VideoWriter, write_image
+from ..media import VideoWriter, atomic_dir, write_image
 from . import textures
 
 __all__ = [
@@ -767,20 +765,8 @@ def dataset_folder(root: str | os.PathLike, overwrite: bool):
         raise InputError(f"{root}: exists and is not a folder")
     if root.is_dir() and any(root.iterdir()) and not overwrite:
         raise InputError(f"{root}: folder is not empty (pass --overwrite to replace it)")
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.tmp-"))
-    try:
+    with atomic_dir(root) as tmp:
         yield tmp
-        if root.exists():
-            old = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.old-"))
-            os.replace(root, old / "previous")
-            os.replace(tmp, root)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def write_video(folder: Path, name: str, frames: np.ndarray, layout: str, fps: float) -> Path:

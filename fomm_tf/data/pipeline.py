@@ -180,7 +180,7 @@ def _read_two_frames(
         hit = cache.get(path)
         if hit is None and cache.used < cache.budget:
             with VideoReader(path, size=size) as reader:
-                count = reader.num_frames if not path.is_dir() else None
+                count = reader.num_frames  # before iterating: the container's count
                 frames = np.stack(list(reader))
             cache.put(path, frames, count)
             return _pick_two(frames, count, rng)

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from ..errors import InputError
-from ..media import to_uint8, write_image
+from ..media import atomic_dir, to_uint8, write_image
 
 __all__ = ["contact_sheet", "l1_plot", "markdown_table", "write_report"]
 
@@ -167,22 +165,10 @@ def write_report(out: str | os.PathLike, evaluation) -> Path:
         raise InputError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / "metrics.json").is_file():
         raise InputError(f"{out}: not empty and not a previous report; choose another folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
-    try:
+    with atomic_dir(out) as tmp:
         (tmp / "metrics.json").write_text(json.dumps(evaluation.report, indent=2) + "\n")
         (tmp / "metrics.md").write_text(markdown_table(evaluation.report) + "\n")
         if evaluation.visuals:
             write_image(tmp / "contact_sheet.png", contact_sheet(evaluation.visuals))
         write_image(tmp / "l1_per_frame.png", l1_plot(evaluation.per_frame_l1))
-        if out.exists():
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
-            os.replace(out, old / "report")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
