@@ -34,6 +34,7 @@ SHIPPED = (
     "mgif-256",
     "nemo-256",
     "tiny-64",
+    "face-128",
 )
 
 

@@ -119,6 +119,7 @@ class TrainOptions:
     log_every: int = 50
     image_every: int = 500
     vgg19_weights: str = "imagenet"
+    perceptual_features: str = "vgg19"
     batch_size: int | None = None
     mixed_precision: bool = False
     xla: bool = False
@@ -184,6 +185,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "torch's cache $TORCH_HOME/hub/checkpoints or ~/.cache/torch/hub/checkpoints, the "
         "official network; else Keras's Caffe-converted cache file, with a warning: its loss "
         "scale differs), torchvision, keras, random (seeded, for tests), or a .pth/.h5 path",
+    )
+    parser.add_argument(
+        "--perceptual-features",
+        choices=("vgg19", "pixels"),
+        default="vgg19",
+        help="features of the multi-scale perceptual loss: vgg19 (default, the paper's; "
+        "weights from --vgg19-weights) or pixels (a plain L1 image pyramid, first weight of "
+        "loss_weights.perceptual; no VGG19 needed)",
     )
     parser.add_argument(
         "--batch-size",
@@ -374,7 +383,12 @@ class Trainer:
         import tensorflow as tf
 
         from .layers.batchnorm import set_batch_norm_sync
-        from .losses import MultiScaleDiscriminator, PerceptualLoss, VGG19Features
+        from .losses import (
+            MultiScaleDiscriminator,
+            PerceptualLoss,
+            PixelFeatures,
+            VGG19Features,
+        )
         from .models import build_models
 
         self.cfg, self.strategy, self.options = cfg, strategy, options
@@ -412,7 +426,11 @@ class Trainer:
                 )
             self.perceptual = None
             if self.use_perceptual:
-                vgg = VGG19Features(options.vgg19_weights, seed=options.seed)
+                if options.perceptual_features == "pixels":
+                    vgg = PixelFeatures()
+                    log.info("perceptual loss: plain L1 image pyramid (--perceptual-features)")
+                else:
+                    vgg = VGG19Features(options.vgg19_weights, seed=options.seed)
                 self.perceptual = PerceptualLoss(
                     tp.get("scales", [1]),
                     w["perceptual"],

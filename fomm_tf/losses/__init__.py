@@ -6,12 +6,13 @@ from .adversarial import (
     generator_gan_losses,
 )
 from .equivariance import RandomTPS, equivariance_losses
-from .perceptual import ImagePyramid, PerceptualLoss, VGG19Features
+from .perceptual import ImagePyramid, PerceptualLoss, PixelFeatures, VGG19Features
 
 __all__ = [
     "ImagePyramid",
     "MultiScaleDiscriminator",
     "PerceptualLoss",
+    "PixelFeatures",
     "RandomTPS",
     "VGG19Features",
     "discriminator_loss",

@@ -242,6 +242,28 @@ class VGG19Features:
         return out
 
 
+class PixelFeatures:
+    """The "plain L1 pyramid" alternative to VGG19: the image itself as its only feature map.
+
+    With it, :class:`PerceptualLoss` is ``Σ_scale w_1 · mean|x_s − y_s|`` (only the first
+    weight of ``loss_weights.perceptual`` is used). ``--perceptual-features pixels``; the
+    bundled model's card compares it with a random-VGG19 pyramid.
+
+    Examples:
+        >>> [f.shape[1] for f in PixelFeatures()(tf.zeros((1, 32, 32, 3)))]
+        [32]
+    """
+
+    kind = "pixels"
+
+    @staticmethod
+    def usable_slices(height: int, width: int) -> int:
+        return 1 if min(height, width) >= 1 else 0
+
+    def __call__(self, image: tf.Tensor, num_slices: int | None = None) -> list[tf.Tensor]:
+        return [image] if num_slices is None or num_slices > 0 else []
+
+
 class ImagePyramid:
     """The official ``ImagePyramide``: an image at several anti-aliased scales."""
 
@@ -259,7 +281,7 @@ class PerceptualLoss:
     Args:
         scales: pyramid scales (``train_params.scales``).
         weights: per-slice weights (``loss_weights.perceptual``, 5 numbers).
-        vgg: the feature extractor.
+        vgg: the feature extractor (:class:`VGG19Features` or :class:`PixelFeatures`).
         image_size: (H, W) of the full-resolution images, to decide which slices fit.
 
     Examples:
@@ -272,7 +294,7 @@ class PerceptualLoss:
         self,
         scales,
         weights,
-        vgg: VGG19Features,
+        vgg: VGG19Features | PixelFeatures,
         image_size: tuple[int, int],
         num_channels: int = 3,
     ):
@@ -282,7 +304,7 @@ class PerceptualLoss:
         self.slices = []
         for scale in self.pyramid.scales:
             h, w = int(image_size[0] * scale), int(image_size[1] * scale)
-            n = min(VGG19Features.usable_slices(h, w), len(self.weights))
+            n = min(vgg.usable_slices(h, w), len(self.weights))
             # Trailing zero weights need no features at all.
             while n > 0 and self.weights[n - 1] == 0:
                 n -= 1
