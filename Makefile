@@ -16,7 +16,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m fomm_tf.demo --out out/demo
+	$(PY) -m fomm_tf.cli demo --out out
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

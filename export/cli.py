@@ -13,6 +13,7 @@ import json
 import logging
 from pathlib import Path
 
+from fomm_tf.bundled import resolve_model
 from fomm_tf.errors import InputError
 
 from .convert import QUANT_MODES
@@ -26,10 +27,11 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     """Options of ``fomm export``."""
     parser.add_argument(
         "--config",
-        required=True,
-        help="shipped config name (vox-256, tiny-64, ...) or an official YAML",
+        default=None,
+        help="shipped config name (vox-256, tiny-64, ...) or an official YAML; omit it and "
+        "--checkpoint to export the bundled default model (face-128)",
     )
-    weights = parser.add_mutually_exclusive_group(required=True)
+    weights = parser.add_mutually_exclusive_group()
     weights.add_argument("--checkpoint", help="official .pth.tar or our .weights.h5")
     weights.add_argument(
         "--random-weights",
@@ -135,6 +137,7 @@ def run_export(args: argparse.Namespace) -> int:
     if not args.out_dir and not args.android_assets:
         raise InputError("fomm export needs -o DIR (or --android-assets DIR)")
     out_dir = args.out_dir or str(Path(args.android_assets) / "model")
+    args.config, args.checkpoint = resolve_model(args.config, args.checkpoint, args.random_weights)
     models = load_for_export(args.config, args.checkpoint, args.size, args.seed)
     clips, held_out, described = calibration_clips(args.calibration, models.config.image_size)
     options = {

@@ -14,6 +14,8 @@ import os
 import sys
 from collections.abc import Callable
 
+from .demo import add_demo_arguments, run_demo
+
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 log = logging.getLogger("fomm")
@@ -66,9 +68,10 @@ def _silence_native_stderr() -> None:
 def _add_model_arguments(p: argparse.ArgumentParser, checkpoint_required: bool = False) -> None:
     p.add_argument(
         "--config",
-        required=True,
+        default=None,
         help="model config: a shipped name (vox-256, taichi-256, bair-256, mgif-256, "
-        "nemo-256, tiny-64, ...) or the path of an official-format YAML file",
+        "nemo-256, tiny-64, ...) or the path of an official-format YAML file; omit it "
+        "and --checkpoint for the bundled default model (face-128, see its MODEL_CARD.md)",
     )
     p.add_argument(
         "--checkpoint",
@@ -253,12 +256,12 @@ def _make_backend(args):
 
         return TFLiteBackend(args.model_dir, num_threads=args.threads, batch_size=args.batch_size)
     from .animate import KerasBackend
+    from .bundled import resolve_model
     from .models import load_models
 
-    if args.checkpoint is None and not args.random_weights:
-        raise InputError("give --checkpoint (official .pth.tar or .weights.h5) or --random-weights")
-    models = load_models(args.checkpoint, args.config, align_corners=args.align_corners)
-    if args.checkpoint is None:
+    config, checkpoint = resolve_model(args.config, args.checkpoint, args.random_weights)
+    models = load_models(checkpoint, config, align_corners=args.align_corners)
+    if checkpoint is None:
         log.warning("using randomly initialised networks: the animation is meaningless")
     return KerasBackend(models, batch_size=args.batch_size, jit_compile=args.jit)
 
@@ -479,6 +482,12 @@ def run_crop_video(args) -> int:
 
 
 _BUILTIN: dict[str, tuple[Callable, Callable, str]] = {
+    "demo": (
+        add_demo_arguments,
+        run_demo,
+        "animate a held-out synthetic face with the bundled default model: "
+        "OUT/demo.mp4 and OUT/demo.gif, scored against the ground truth",
+    ),
     "animate": (
         add_animate_arguments,
         run_animate,

@@ -273,18 +273,10 @@ def add_evaluate_arguments(parser) -> None:
 
 
 def _load_models(args) -> Models:
-    from .bundled import MISSING_MODEL_HINT, default_model_paths
+    from .bundled import resolve_model
     from .models import load_models
 
-    if args.checkpoint is None and args.config is None:
-        paths = default_model_paths()
-        if paths is None:
-            raise InputError(MISSING_MODEL_HINT)
-        config, checkpoint = paths
-    elif args.checkpoint is None or args.config is None:
-        raise InputError("--config and --checkpoint go together (or omit both for the default)")
-    else:
-        config, checkpoint = args.config, args.checkpoint
+    config, checkpoint = resolve_model(args.config, args.checkpoint)
     return load_models(checkpoint, config, align_corners=args.align_corners)
 
 

@@ -116,13 +116,48 @@ def load_models(
     return load_official(path, config, align_corners=align_corners)
 
 
-def save_weights(models: Models, path: str | os.PathLike) -> Path:
-    """Write both networks to one ``.weights.h5`` file (temp file, then rename)."""
+def save_weights(models: Models, path: str | os.PathLike, dtype: str = "float32") -> Path:
+    """Write both networks to one ``.weights.h5`` file (temp file, then rename).
+
+    ``dtype="float16"`` stores float32 arrays as float16 (half the file); an array that
+    float16 cannot hold within 1e-3 of its largest value (beyond its range, or tiny values in
+    its subnormals) stays float32. :func:`load_models` reads either into float32 networks.
+    """
     path = Path(path)
     if not path.name.endswith(".weights.h5"):
         raise InputError(f"{path}: weights file name must end in .weights.h5")
+    if dtype not in ("float32", "float16"):
+        raise InputError(f"weights dtype must be float32 or float16, got {dtype!r}")
     from .media import atomic_path
 
     with atomic_path(path) as tmp:
         models.bundle().save_weights(str(tmp))
+        if dtype == "float16":
+            _store_float16(tmp)
     return path
+
+
+def _store_float16(path: Path) -> None:
+    """Rewrite a ``.weights.h5`` file with float16 arrays (same groups, attributes, names)."""
+    import h5py
+
+    half = path.with_name(path.name + ".f16")
+    with h5py.File(path, "r") as src, h5py.File(half, "w") as dst:
+
+        def copy(group_in, group_out):
+            group_out.attrs.update(dict(group_in.attrs))
+            for name, item in group_in.items():
+                if isinstance(item, h5py.Group):
+                    copy(item, group_out.create_group(name))
+                    continue
+                data = item[()]
+                if item.dtype == np.float32 and data.size:
+                    half = data.astype(np.float16)
+                    err = np.max(np.abs(half.astype(np.float32) - data))
+                    if np.all(np.isfinite(half)) and err <= 1e-3 * np.max(np.abs(data)):
+                        data = half
+                group_out.create_dataset(name, data=data)
+                group_out[name].attrs.update(dict(item.attrs))
+
+        copy(src, dst)
+    os.replace(half, path)

@@ -947,6 +947,37 @@ def image_grid(batch: dict, visuals: dict, rows: int = 4) -> np.ndarray:
     return np.concatenate(out, axis=0).astype(np.float32)
 
 
+def models_from_checkpoint(config, checkpoint: str | os.PathLike):
+    """The inference networks (:class:`fomm_tf.models.Models`) of a training checkpoint.
+
+    ``checkpoint``: a ``LOG_DIR/checkpoints/ckpt-N`` prefix written by ``fomm train``, or the
+    folder (its newest checkpoint). Optimizer slots and the discriminator are not read.
+    """
+    import tensorflow as tf
+
+    from .errors import InputError
+    from .models import build_models
+
+    path = str(checkpoint)
+    if Path(path).is_dir():
+        path = tf.train.latest_checkpoint(path)
+        if path is None:
+            raise InputError(f"{checkpoint}: no training checkpoint in this folder")
+    models = build_models(config)
+    ckpt = tf.train.Checkpoint(
+        kp_detector=_variables_by_name(models.kp_detector),
+        generator=_variables_by_name(models.generator),
+    )
+    try:
+        ckpt.restore(path).expect_partial().assert_existing_objects_matched()
+    except (tf.errors.NotFoundError, AssertionError, ValueError) as exc:
+        msg = " ".join(str(exc).split())[:200]
+        raise InputError(
+            f"{checkpoint}: not a fomm train checkpoint of this config ({msg})"
+        ) from None
+    return models
+
+
 def write_export(models, discriminator, cfg, export_dir: Path) -> Path:
     """Write ``export_dir`` (weights + config) through a temp dir and a rename."""
     from .models import save_weights
@@ -1077,12 +1108,15 @@ def train(options: TrainOptions, keep_alive: list | None = None) -> dict:
     if keep_alive is not None:
         keep_alive.append(iterator)
     t0 = time.perf_counter()
+    first_done = last_done = None  # when the first and the latest step's losses were read
     try:
         while step < total_steps:
             batch = next(iterator)
             losses, visuals = trainer.train_step(batch)
             values = {k: float(v) for k, v in losses.items()}
             step += 1
+            last_done = time.perf_counter()
+            first_done = first_done or last_done
             if not all(math.isfinite(v) for v in values.values()):
                 bad = ", ".join(f"{k}={v}" for k, v in values.items() if not math.isfinite(v))
                 kept = manager.latest_checkpoint or "none"
@@ -1142,6 +1176,16 @@ def train(options: TrainOptions, keep_alive: list | None = None) -> dict:
     if sampler.num_skipped:
         log.warning("%d unreadable videos were skipped", sampler.num_skipped)
     log.info("done at step %d: %s", step, ", ".join(f"{k} {v:.4g}" for k, v in _ordered(last)))
+    if last_done is not None and step - start > 1:
+        # Everything the loop does between steps counts (input, summaries, image grids,
+        # checkpoints at their intervals); the first step (tracing) does not.
+        log.info(
+            "loop time: %.4f s/step over steps %d-%d (first step %.1f s)",
+            (last_done - first_done) / (step - start - 1),
+            start + 2,
+            step,
+            first_done - t0,
+        )
     return last
 
 

@@ -193,16 +193,20 @@ def test_help_explains_every_animate_flag():
         assert flag in res.stdout
 
 
-def test_demo_module_runs_end_to_end(tmp_path):
-    res = subprocess.run(
-        [sys.executable, "-m", "fomm_tf.demo", "--out", tmp_path, "--frames", "6"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def test_demo_runs_end_to_end_on_the_bundled_model(tmp_path):
+    res = fomm("demo", "--out", tmp_path, "--frames", "6")
     assert res.returncode == 0, res.stderr
-    assert "randomly initialised" in res.stderr
-    assert probe_video(Path(tmp_path) / "result.mp4")[0] == 6
+    assert "bundled default model face-128" in res.stderr
+    for name in ("demo.mp4", "demo.gif", "demo-driving.mp4"):
+        frames, _, (h, w) = probe_video(Path(tmp_path) / name)
+        assert frames == 6 and (w, h) == (3 * 128, 128), (name, frames, w, h)
+    rows = [
+        line.split()
+        for line in res.stderr.splitlines()
+        if line.strip().startswith(("animation", "copy"))
+    ]
+    assert len(rows) == 2
+    assert all(float(r[-2]) >= 0 for r in rows)  # L1 printed for both
 
 
 def test_tflite_backend_reproduces_the_keras_animation(inputs, official_dir):

@@ -77,7 +77,9 @@ def _run_in_process(*argv):
     return args._run(args)
 
 
-def test_unreadable_videos_and_a_missing_model_are_input_errors(tmp_path: Path, official_dir):
+def test_unreadable_videos_and_a_missing_model_are_input_errors(
+    tmp_path: Path, official_dir, monkeypatch
+):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "a.mp4").write_text("not a video\n")
@@ -95,7 +97,10 @@ def test_unreadable_videos_and_a_missing_model_are_input_errors(tmp_path: Path, 
             "--no-progress",
         )
     assert not (tmp_path / "r2").exists()
-    with pytest.raises(InputError, match="no bundled default model.*--checkpoint"):
-        _run_in_process("--data", broken)
-    with pytest.raises(InputError, match="go together"):
+    with pytest.raises(InputError, match="--config tiny-64 needs --checkpoint"):
         _run_in_process("--data", broken, "--config", "tiny-64")
+    import fomm_tf.bundled
+
+    monkeypatch.setattr(fomm_tf.bundled, "DEFAULT_DIR", tmp_path / "nothing-here")
+    with pytest.raises(InputError, match="bundled default model is missing.*--checkpoint"):
+        _run_in_process("--data", broken)

@@ -667,17 +667,25 @@ def _check_int(name: str, value: object, minimum: int) -> int:
     return int(value)
 
 
-def renderer(kind: str, identity: int, clip: int, size: int):
+def renderer(kind: str, identity: int, clip: int, size: int, motion_identity: int | None = None):
     """The object behind :func:`render_annotated`: ``.render(t)`` → (frame, landmarks, visible)
-    for any frame index ``t`` (frames need not be rendered in order)."""
+    for any frame index ``t`` (frames need not be rendered in order). ``motion_identity``
+    (default ``identity``) picks whose clip ``clip`` the motion is: identity A moving exactly
+    as B does in B's clip is the ground truth of animating A with B's video."""
     k = ANNOTATED_KINDS.index(kind)
     ident = np.random.default_rng([identity, 17, k])
-    motion = np.random.default_rng([identity, clip, 23, k])
+    mover = identity if motion_identity is None else motion_identity
+    motion = np.random.default_rng([mover, clip, 23, k])
     return (_Face if kind == "face" else _Body)(ident, motion, size)
 
 
 def render_annotated(
-    num_frames: int = 16, size: int = 128, identity: int = 0, clip: int = 0, kind: str = "face"
+    num_frames: int = 16,
+    size: int = 128,
+    identity: int = 0,
+    clip: int = 0,
+    kind: str = "face",
+    motion_identity: int | None = None,
 ) -> AnnotatedVideo:
     """Render clip ``clip`` of identity ``identity`` with its ground truth.
 
@@ -687,6 +695,7 @@ def render_annotated(
         identity: identity id (>= 0): background, textures, colours, proportions.
         clip: motion id (>= 0): the same identity moves differently in each clip.
         kind: ``"face"`` or ``"body"`` (see the module doc).
+        motion_identity: whose clip ``clip`` the motion is (default: ``identity``'s own).
 
     Returns:
         :class:`AnnotatedVideo`; landmarks are in pixels with pixel centres at integer
@@ -696,9 +705,11 @@ def render_annotated(
     size = _check_int("size", size, 32)
     identity = _check_int("identity", identity, 0)
     clip = _check_int("clip", clip, 0)
+    if motion_identity is not None:
+        motion_identity = _check_int("motion identity", motion_identity, 0)
     if kind not in ANNOTATED_KINDS:
         raise InputError(f"kind must be one of {ANNOTATED_KINDS}, got {kind!r}")
-    model = renderer(kind, identity, clip, size)
+    model = renderer(kind, identity, clip, size, motion_identity)
     names = FACE_LANDMARKS if kind == "face" else BODY_LANDMARKS
     frames = np.empty((num_frames, size, size, 3), np.float32)
     landmarks = np.empty((num_frames, len(names), 2), np.float32)

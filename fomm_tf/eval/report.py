@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import InputError
 from ..media import atomic_dir, to_uint8, write_image
 
-__all__ = ["contact_sheet", "l1_plot", "markdown_table", "write_report"]
+__all__ = ["contact_sheet", "l1_plot", "line_plot", "markdown_table", "write_report"]
 
 _NAMES = {"model": "model", "copy_source": "copy source", "global_affine": "global affine"}
 _COLOURS = {"model": (40, 90, 230), "copy_source": (200, 60, 40), "global_affine": (40, 160, 60)}
@@ -104,9 +104,7 @@ def contact_sheet(visuals) -> np.ndarray:
 
 def l1_plot(per_frame: dict, width: int = 640, height: int = 360) -> np.ndarray:
     """Mean L1 over videos at each frame index, one line per method, as an RGB image."""
-    img = np.full((height, width, 3), 255, np.uint8)
-    left, right, top, bottom = 60, 150, 20, 40
-    curves = {}
+    series = {}
     for method, videos in per_frame.items():
         length = max(len(v) for v in videos)
         total = np.zeros(length)
@@ -114,47 +112,52 @@ def l1_plot(per_frame: dict, width: int = 640, height: int = 360) -> np.ndarray:
         for v in videos:
             total[: len(v)] += v
             count[: len(v)] += 1
-        curves[method] = total / np.maximum(count, 1)
-    ymax = max(float(c.max()) for c in curves.values()) * 1.1 or 1.0
-    length = max(len(c) for c in curves.values())
+        curve = total / np.maximum(count, 1)
+        series[_NAMES.get(method, method)] = (np.arange(length), curve, _COLOURS.get(method))
+    return line_plot(series, "L1 per frame", "frame", width, height)
+
+
+def line_plot(
+    series: dict, title: str, xlabel: str, width: int = 640, height: int = 360
+) -> np.ndarray:
+    """Curves as an RGB image: ``series`` maps a legend name to ``(x, y, colour or None)``."""
+    img = np.full((height, width, 3), 255, np.uint8)
+    left, right, top, bottom = 60, 150, 20, 40
+    palette = list(_COLOURS.values()) + [(128, 0, 128), (0, 128, 128), (128, 128, 0)]
+    xs = np.concatenate([np.asarray(x, float) for x, _, _ in series.values()])
+    ys = np.concatenate([np.asarray(y, float) for _, y, _ in series.values()])
+    x0, x1 = float(xs.min()), float(xs.max())
+    ymax = float(np.nanmax(ys)) * 1.1 or 1.0
     pw, ph = width - left - right, height - top - bottom
 
-    def at(t, y):
-        x = left + (t / max(1, length - 1)) * pw
-        return int(round(x)), int(round(top + ph - y / ymax * ph))
+    def at(x, y):
+        px = left + ((x - x0) / max(1e-12, x1 - x0)) * pw
+        return int(round(px)), int(round(top + ph - y / ymax * ph))
 
     cv2.rectangle(img, (left, top), (left + pw, top + ph), (0, 0, 0), 1)
     for k in range(5):
         y = ymax * k / 4
-        p = at(0, y)
+        p = at(x0, y)
         cv2.line(img, (left - 4, p[1]), (left, p[1]), (0, 0, 0), 1)
-        cv2.putText(img, f"{y:.3f}", (4, p[1] + 4), cv2.FONT_HERSHEY_PLAIN, 0.9, (0, 0, 0), 1)
+        cv2.putText(img, f"{y:.3g}", (4, p[1] + 4), cv2.FONT_HERSHEY_PLAIN, 0.9, (0, 0, 0), 1)
     for k in range(6):
-        t = (length - 1) * k / 5
-        p = at(t, 0)
+        x = x0 + (x1 - x0) * k / 5
+        p = at(x, 0)
         cv2.line(img, (p[0], p[1]), (p[0], p[1] + 4), (0, 0, 0), 1)
         cv2.putText(
-            img, f"{t:.0f}", (p[0] - 8, p[1] + 18), cv2.FONT_HERSHEY_PLAIN, 0.9, (0, 0, 0), 1
+            img, f"{x:.0f}", (p[0] - 8, p[1] + 18), cv2.FONT_HERSHEY_PLAIN, 0.9, (0, 0, 0), 1
         )
     cv2.putText(
-        img, "frame", (left + pw // 2 - 20, height - 6), cv2.FONT_HERSHEY_PLAIN, 1, (0, 0, 0), 1
+        img, xlabel, (left + pw // 2 - 20, height - 6), cv2.FONT_HERSHEY_PLAIN, 1, (0, 0, 0), 1
     )
-    cv2.putText(img, "L1 per frame", (left, 14), cv2.FONT_HERSHEY_PLAIN, 1, (0, 0, 0), 1)
-    for i, (method, curve) in enumerate(curves.items()):
-        colour = _COLOURS.get(method, (0, 0, 0))
-        pts = np.array([at(t, y) for t, y in enumerate(curve)], np.int32)
+    cv2.putText(img, title, (left, 14), cv2.FONT_HERSHEY_PLAIN, 1, (0, 0, 0), 1)
+    for i, (name, (x, y, colour)) in enumerate(series.items()):
+        colour = colour or palette[i % len(palette)]
+        pts = np.array([at(a, b) for a, b in zip(x, y)], np.int32)
         cv2.polylines(img, [pts], False, colour, 2, cv2.LINE_AA)
         ly = top + 20 + 20 * i
         cv2.line(img, (left + pw + 10, ly), (left + pw + 30, ly), colour, 2)
-        cv2.putText(
-            img,
-            _NAMES.get(method, method),
-            (left + pw + 35, ly + 4),
-            cv2.FONT_HERSHEY_PLAIN,
-            1,
-            (0, 0, 0),
-            1,
-        )
+        cv2.putText(img, name, (left + pw + 35, ly + 4), cv2.FONT_HERSHEY_PLAIN, 1, (0, 0, 0), 1)
     return img
 
 
