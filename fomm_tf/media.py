@@ -385,11 +385,15 @@ def atomic_dir(path: PathLike) -> Iterator[Path]:
 
     A previous ``path`` is moved aside, the new folder renamed into place, then the old one
     removed; if the block raises, the temporary folder is removed and ``path`` is left as it
-    was. Missing parent folders are created.
+    was. Missing parent folders are created. The folder gets the permissions the umask
+    gives a new folder.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide the result from other users
     try:
         yield tmp
         if path.exists():

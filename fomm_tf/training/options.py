@@ -1,0 +1,145 @@
+"""``fomm train``'s options: the :class:`TrainOptions` dataclass and its argparse flags."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+
+@dataclass
+class TrainOptions:
+    """Everything ``fomm train`` takes (see :func:`add_train_arguments`)."""
+
+    config: str
+    data: str | None
+    log_dir: str
+    max_steps: int | None = None
+    checkpoint_every: int | None = None
+    seed: int = 0
+    eval_every: int | None = None
+    eval_videos: int | None = None
+    log_every: int = 50
+    image_every: int = 500
+    vgg19_weights: str = "imagenet"
+    perceptual_features: str = "vgg19"
+    batch_size: int | None = None
+    mixed_precision: bool = False
+    xla: bool = False
+    cpu_replicas: int = 0
+    sync_batch_norm: bool = True
+    keep_checkpoints: int = 3
+    progress: bool = True
+    cache_mb: int = 2048
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``fomm train`` flags to ``parser``."""
+    parser.add_argument(
+        "--config",
+        required=True,
+        help="shipped config name (vox-256, vox-adv-256, …) or a YAML path",
+    )
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="dataset root with train/ and test/ (default: dataset_params.root_dir of the config)",
+    )
+    parser.add_argument(
+        "--log-dir",
+        required=True,
+        help="checkpoints, TensorBoard logs and export/; rerun to resume",
+    )
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        help="stop after this many steps (default: num_epochs of the config)",
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=None,
+        help="steps between checkpoints (default: checkpoint_freq epochs)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights, data and noise")
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        default=None,
+        help="steps between reconstruction L1 evaluations on the test split",
+    )
+    parser.add_argument(
+        "--eval-videos",
+        type=int,
+        default=None,
+        help="test videos per evaluation (default: reconstruction_params)",
+    )
+    parser.add_argument(
+        "--log-every", type=int, default=50, help="steps between TensorBoard scalar summaries"
+    )
+    parser.add_argument(
+        "--image-every", type=int, default=500, help="steps between TensorBoard image grids"
+    )
+    parser.add_argument(
+        "--vgg19-weights",
+        default="imagenet",
+        help="perceptual-loss VGG19: imagenet (default: torchvision's vgg19-dcbb9e9d.pth from "
+        "torch's cache $TORCH_HOME/hub/checkpoints or ~/.cache/torch/hub/checkpoints, the "
+        "official network; else Keras's Caffe-converted cache file, with a warning: its loss "
+        "scale differs), torchvision, keras, random (seeded, for tests), or a .pth/.h5 path",
+    )
+    parser.add_argument(
+        "--perceptual-features",
+        choices=("vgg19", "pixels"),
+        default="vgg19",
+        help="features of the multi-scale perceptual loss: vgg19 (default, the paper's; "
+        "weights from --vgg19-weights) or pixels (a plain L1 image pyramid, first weight of "
+        "loss_weights.perceptual; no VGG19 needed)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="global batch size (default: train_params.batch_size)",
+    )
+    parser.add_argument(
+        "--mixed-precision",
+        action="store_true",
+        help="mixed_float16 compute with dynamic loss scaling",
+    )
+    parser.add_argument("--xla", action="store_true", help="compile the step with XLA")
+    parser.add_argument(
+        "--cpu-replicas",
+        type=int,
+        default=0,
+        help="split the CPU into N logical devices (testing distribution)",
+    )
+    parser.add_argument(
+        "--no-sync-batch-norm",
+        dest="sync_batch_norm",
+        action="store_false",
+        help="batch-norm statistics per replica instead of over the global batch (default: "
+        "synchronized across all replicas and workers, as the official code's "
+        "SynchronizedBatchNorm2d; one replica is plain batch norm either way)",
+    )
+    parser.add_argument(
+        "--keep-checkpoints",
+        type=int,
+        default=3,
+        help="how many of the newest checkpoints to keep in LOG_DIR/checkpoints (default 3)",
+    )
+    parser.add_argument(
+        "--cache-mb",
+        type=int,
+        default=2048,
+        help="memory for decoded training videos, in MB (default 2048): each video is "
+        "decoded once and later samples read it from memory; 0 decodes every sample",
+    )
+    parser.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="no progress bar"
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> TrainOptions:
+    names = TrainOptions.__dataclass_fields__
+    return TrainOptions(**{k: v for k, v in vars(args).items() if k in names})
