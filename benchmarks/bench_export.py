@@ -21,12 +21,12 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from export.bench import OFFICIAL_MATMUL_UNITS, bench_keras, bench_tflite  # noqa: E402
-from export.calibration import calibration_clips  # noqa: E402
-from export.cli import load_for_export  # noqa: E402
-from export.contract import read_contract  # noqa: E402
-from export.convert import QUANT_MODES  # noqa: E402
-from export.exporter import export_models  # noqa: E402
+from fomm_tf.export.bench import OFFICIAL_MATMUL_UNITS, bench_keras, bench_tflite  # noqa: E402
+from fomm_tf.export.calibration import calibration_clips  # noqa: E402
+from fomm_tf.export.cli import load_for_export  # noqa: E402
+from fomm_tf.export.contract import read_contract  # noqa: E402
+from fomm_tf.export.convert import QUANT_MODES  # noqa: E402
+from fomm_tf.export.exporter import export_models  # noqa: E402
 
 TARGETS = {"fp32": 6.1, "int8": 2.35}
 

@@ -22,10 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from export.cli import load_for_export  # noqa: E402
-from export.convert import convert_graph  # noqa: E402
-from export.graphs import build_graphs  # noqa: E402
-from export.runtime import delegation_report, make_interpreter  # noqa: E402
+from fomm_tf.export.cli import load_for_export  # noqa: E402
+from fomm_tf.export.convert import convert_graph  # noqa: E402
+from fomm_tf.export.flatbuffer import delegation_report  # noqa: E402
+from fomm_tf.export.graphs import build_graphs  # noqa: E402
+from fomm_tf.litert import make_interpreter  # noqa: E402
 
 
 @contextlib.contextmanager

@@ -29,13 +29,14 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from export.calibration import synthetic_clips  # noqa: E402
-from export.cli import load_for_export  # noqa: E402
-from export.convert import calibrate, islands_of, quantize_calibrated  # noqa: E402
-from export.exporter import calibration_feeds, keras_reference  # noqa: E402
-from export.graphs import build_graphs  # noqa: E402
-from export.runtime import make_interpreter, ops_details, tensor_names  # noqa: E402
+from fomm_tf.export.calibration import synthetic_clips  # noqa: E402
+from fomm_tf.export.cli import load_for_export  # noqa: E402
+from fomm_tf.export.convert import calibrate, islands_of, quantize_calibrated  # noqa: E402
+from fomm_tf.export.exporter import calibration_feeds, keras_reference  # noqa: E402
+from fomm_tf.export.flatbuffer import ops_details, tensor_names  # noqa: E402
+from fomm_tf.export.graphs import build_graphs  # noqa: E402
 from fomm_tf.layers.warp import FLOAT_ISLANDS  # noqa: E402
+from fomm_tf.litert import make_interpreter  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "data" / "official-small"
 SHIPPED = "all float islands kept (shipped selective)"

@@ -33,7 +33,7 @@ def _finish(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def bench_tflite(model_dir: str | os.PathLike, frames: int = 5, threads: int = 2) -> dict:
-    """Time each exported graph through :class:`export.runtime.TFLiteAnimator`."""
+    """Time each exported graph through :class:`fomm_tf.export.runtime.TFLiteAnimator`."""
     from .runtime import TFLiteAnimator
 
     anim = TFLiteAnimator(model_dir, num_threads=threads)

@@ -19,8 +19,10 @@ import numpy as np
 
 from fomm_tf.config import FommConfig
 from fomm_tf.errors import InputError
+from fomm_tf.litert import make_interpreter
 from fomm_tf.motion import MotionOptions
 
+from .flatbuffer import delegation_report, op_histogram
 from .graphs import GraphFunction
 
 CONTRACT_NAME = "model_contract.json"
@@ -68,7 +70,6 @@ def _tensor_entry(name: str, position: int, detail: dict) -> dict[str, Any]:
 
 def graph_entry(graph: GraphFunction, flatbuffer: bytes) -> dict[str, Any]:
     """The contract entry of one graph, read back from the flatbuffer itself."""
-    from .runtime import delegation_report, make_interpreter, op_histogram
 
     interpreter = make_interpreter(model_content=flatbuffer, delegates=False)
     in_details = interpreter.get_input_details()

@@ -65,7 +65,7 @@ def float_island_nodes(model: bytes, quantize: Collection[str] = ()) -> list[str
         quantize: islands to quantize anyway (only for measuring what each island buys); an
             op stays float while it belongs to any other island.
     """
-    from .runtime import ops_details, tensor_names
+    from .flatbuffer import ops_details, tensor_names
 
     names = tensor_names(model)
     nodes = []
@@ -86,7 +86,7 @@ def convert_graph(
     """Convert one frozen graph to a TFLite flatbuffer.
 
     Args:
-        graph: from :func:`export.graphs.build_graphs`.
+        graph: from :func:`fomm_tf.export.graphs.build_graphs`.
         quant: one of :data:`QUANT_MODES`.
         calibration: for ``int8``, feeds (input name → batch-1 array) covering the inputs'
             real range; ignored otherwise.

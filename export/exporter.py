@@ -95,7 +95,7 @@ def validate(
     refs: Sequence[dict],
     num_threads: int | None = None,
 ) -> dict[str, Any]:
-    """Run the exported graphs through :class:`export.runtime.TFLiteAnimator` on the clips and
+    """Run the exported graphs through :class:`fomm_tf.export.runtime.TFLiteAnimator` on the clips and
     compare with the Keras reference: frame PSNR (dB) and keypoint error ([-1, 1] units)."""
     from .runtime import TFLiteAnimator
 
@@ -171,7 +171,7 @@ def export_models(
     Args:
         models: the Keras networks (their config's ``image_size`` fixes the graph shapes).
         out_dir: target directory; an existing earlier export there is replaced.
-        quant: one of :data:`export.convert.QUANT_MODES`.
+        quant: one of :data:`fomm_tf.export.convert.QUANT_MODES`.
         clips: calibration clips, each (T, H, W, C) float32 in [0, 1].
         enforce_floors: raise :class:`InputError` when validation misses its floor (off for
             random weights, whose figures are still recorded).

@@ -12,7 +12,7 @@ files the core's JUnit tests read with Gson and must reproduce to 1e-5:
   frames and option sets (one case has collinear source keypoints, zero hull area; one a
   singular initial driving Jacobian), with the movement scale and the rule that gave it;
 - ``full_frame.json``: source + two driving frames through the three exported graphs as
-  :class:`export.runtime.TFLiteAnimator` runs them: every graph call's inputs and outputs in
+  :class:`fomm_tf.export.runtime.TFLiteAnimator` runs them: every graph call's inputs and outputs in
   order, the normalized keypoints and the predicted frames;
 - ``contract.json``: the export's ``model_contract.json``, and the three ``.tflite`` files.
 

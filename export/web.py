@@ -1,18 +1,18 @@
 """The Python half of the browser demo's tests and assets (``web_demo/``).
 
-``python -m export.web samples DIR``: a sample source picture (``DIR/source.png``) and driving
+``python -m fomm_tf.export.web samples DIR``: a sample source picture (``DIR/source.png``) and driving
 clip (``DIR/driving.webm``, VP8) for the page's "Use the sample" button.
 
-``python -m export.web prepare OUT``: what ``make web-test`` feeds the page: a tiny int8
+``python -m fomm_tf.export.web prepare OUT``: what ``make web-test`` feeds the page: a tiny int8
 export (``OUT/model``, reused when present), a source picture and a short driving clip of
 another size than the model's (so the page's crop + resize runs), and bad inputs (a text file
 named ``.png``, an undecodable ``.webm``, a model folder whose contract does not match its
 graphs), and, where ``export/golden.py`` exists, the golden vectors of the export
 (``OUT/golden``) that ``web_demo/test/golden.test.mjs`` checks the page's JS against.
 
-``python -m export.web compare OUT``: reads what the page produced (``OUT/page.json``: the
+``python -m fomm_tf.export.web compare OUT``: reads what the page produced (``OUT/page.json``: the
 driving frames it decoded, its result frames and timings), runs the same source and frames
-through the Python LiteRT runner (:class:`export.runtime.TFLiteAnimator` driven by
+through the Python LiteRT runner (:class:`fomm_tf.export.runtime.TFLiteAnimator` driven by
 :class:`fomm_tf.animate.Animator`, i.e. ``fomm animate --backend tflite``), and prints one
 line with the PSNR of the page's frames against Python's and the page's ms per frame. Exit
 status 1 below ``--min-psnr`` (40 dB).
@@ -75,7 +75,7 @@ def write_samples(directory: str | os.PathLike, size: int = 256) -> Path:
 
 
 def _export(model_dir: Path) -> None:
-    from export.cli import add_export_arguments, run_export
+    from fomm_tf.export.cli import add_export_arguments, run_export
 
     argv = ["--config", "tiny-64", "--random-weights", "--quant", "int8", "-o", str(model_dir)]
     args = add_export_arguments(argparse.ArgumentParser()).parse_args(argv)
@@ -85,8 +85,8 @@ def _export(model_dir: Path) -> None:
 
 def prepare(out: str | os.PathLike) -> Path:
     """The model, inputs and bad inputs of ``make web-test`` in ``out``."""
-    from export.contract import CONTRACT_NAME, read_contract
     from fomm_tf.data.synthetic import render_video
+    from fomm_tf.export.contract import CONTRACT_NAME, read_contract
     from fomm_tf.media import write_image
 
     out = Path(out)
@@ -135,7 +135,7 @@ def _golden(model: Path, golden: Path) -> bool:
     if golden.exists():
         shutil.rmtree(golden)
     try:
-        from export.golden import write_golden
+        from fomm_tf.export.golden import write_golden
     except ImportError:
         print("web-test: export/golden.py is not in this checkout; golden vectors skipped")
         return False
@@ -173,8 +173,8 @@ def _decode_psnr(video: Path, frames: list[dict]) -> float | None:
 
 def compare(out: str | os.PathLike, min_psnr: float = MIN_PSNR_DB) -> dict:
     """The page's frames against the Python LiteRT runner's on the same inputs."""
-    from export.runtime import TFLiteAnimator
     from fomm_tf.animate import Animator
+    from fomm_tf.export.runtime import TFLiteAnimator
     from fomm_tf.media import fit_frame, to_uint8
 
     out = Path(out)
@@ -238,7 +238,7 @@ def _format(report: dict, min_psnr: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m export.web", description=__doc__.split("\n")[0]
+        prog="python -m fomm_tf.export.web", description=__doc__.split("\n")[0]
     )
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("samples", help="sample source.png + driving.webm").add_argument("dir")

@@ -7,7 +7,7 @@ Everything that depends on the source alone (its keypoints, the generator's enco
 features and the downscaled source) is computed once, in ``prepare``.
 
 The networks are reached through a small *backend* interface so the same loop drives the
-Keras models here and the exported TFLite graphs (``export.runtime``):
+Keras models here and the exported TFLite graphs (``fomm_tf.export.runtime``):
 
 - ``prepare(source)``: source (1, H, W, 3) in [0, 1] → its keypoints; caches the rest;
 - ``kp(frames)``: (N, H, W, 3) → ``{"value": (N, K, 2), "jacobian": (N, K, 2, 2)}``;

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import logging
 import os
 import sys
@@ -20,8 +19,8 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 log = logging.getLogger("fomm")
 
-# Sub-commands that live in other packages: name → (module, add-arguments fn, run fn, help).
-_PLUGINS = {
+# Sub-commands defined in their own modules: name → (module, add-arguments fn, run fn, help).
+_MODULES = {
     "train": (
         "fomm_tf.training",
         "add_train_arguments",
@@ -41,13 +40,13 @@ _PLUGINS = {
         "write a synthetic dataset with ground-truth landmarks (or real-face photo clips)",
     ),
     "export": (
-        "export.cli",
+        "fomm_tf.export.cli",
         "add_export_arguments",
         "run_export",
         "export TFLite graphs (fp32, fp16, dynamic, int8) and their contract",
     ),
     "bench": (
-        "export.cli",
+        "fomm_tf.export.cli",
         "add_bench_arguments",
         "run_bench",
         "time one animated frame with the Keras or TFLite backend",
@@ -252,7 +251,7 @@ def _make_backend(args):
     if args.backend == "tflite":
         if not args.model_dir:
             raise InputError("--backend tflite needs --model-dir (a folder from `fomm export`)")
-        from export.runtime import TFLiteBackend
+        from fomm_tf.export.runtime import TFLiteBackend
 
         return TFLiteBackend(args.model_dir, num_threads=args.threads, batch_size=args.batch_size)
     from .animate import KerasBackend
@@ -519,17 +518,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         add(p)
         p.set_defaults(_run=run)
-    for name, (module, add_name, run_name, help_text) in _PLUGINS.items():
-        if importlib.util.find_spec(module.split(".")[0]) is None:
-            continue
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name == module:
-                continue
-            raise
-        if not (hasattr(mod, add_name) and hasattr(mod, run_name)):
-            continue
+    for name, (module, add_name, run_name, help_text) in _MODULES.items():
+        mod = importlib.import_module(module)  # an import error is an error, never a lost command
         p = sub.add_parser(name, help=help_text, description=help_text)
         getattr(mod, add_name)(p)
         p.set_defaults(_run=getattr(mod, run_name))

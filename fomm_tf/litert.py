@@ -1,7 +1,7 @@
 """A LiteRT interpreter for the small ``.tflite`` graphs fomm_tf itself runs (the face detector).
 
-``ai_edge_litert`` first, then ``tflite_runtime``, then ``tf.lite`` — the same order as the
-export package's runner, which fomm_tf must not import.
+``ai_edge_litert`` first, then ``tflite_runtime``, then ``tf.lite``; :func:`make_interpreter`
+is what the exporter and its runner (:mod:`fomm_tf.export.runtime`) use too.
 """
 
 from __future__ import annotations
@@ -24,10 +24,30 @@ def interpreter_module() -> Any:
     return module
 
 
-def load_interpreter(model_path: str | os.PathLike, num_threads: int | None = None) -> Any:
-    """An interpreter for ``model_path`` with its tensors allocated."""
-    interpreter = interpreter_module().Interpreter(
-        model_path=str(model_path), num_threads=num_threads
-    )
+def make_interpreter(
+    model_path: str | os.PathLike | None = None,
+    num_threads: int | None = None,
+    *,
+    model_content: bytes | None = None,
+    delegates: bool = True,
+) -> Any:
+    """A LiteRT interpreter (tensors allocated) from ``ai_edge_litert``, ``tflite_runtime`` or
+    ``tf.lite``, whichever imports first; XNNPACK is applied unless ``delegates`` is false."""
+    module = interpreter_module()
+    kwargs: dict[str, Any] = {"num_threads": num_threads}
+    if not delegates:
+        resolver = getattr(module, "OpResolverType", None)
+        if resolver is None:  # tf.lite keeps it under experimental
+            resolver = module.experimental.OpResolverType
+        kwargs["experimental_op_resolver_type"] = resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    if model_content is not None:
+        interpreter = module.Interpreter(model_content=model_content, **kwargs)
+    else:
+        interpreter = module.Interpreter(model_path=str(model_path), **kwargs)
     interpreter.allocate_tensors()
     return interpreter
+
+
+def load_interpreter(model_path: str | os.PathLike, num_threads: int | None = None) -> Any:
+    """An interpreter for ``model_path`` with its tensors allocated (and XNNPACK applied)."""
+    return make_interpreter(model_path, num_threads)

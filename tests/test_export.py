@@ -8,12 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from export import exporter
-from export.bench import bench_tflite
-from export.cli import add_bench_arguments, add_export_arguments, run_bench, run_export
-from export.contract import read_contract, validate_contract
-from export.runtime import TFLiteAnimator, make_interpreter, ops_details
 from fomm_tf.errors import CheckpointError, InputError
+from fomm_tf.export import exporter
+from fomm_tf.export.bench import bench_tflite
+from fomm_tf.export.cli import add_bench_arguments, add_export_arguments, run_bench, run_export
+from fomm_tf.export.contract import read_contract, validate_contract
+from fomm_tf.export.flatbuffer import ops_details
+from fomm_tf.export.runtime import TFLiteAnimator
+from fomm_tf.litert import make_interpreter
 from fomm_tf.motion import normalize_kp
 
 QUANTS = ("fp32", "fp16", "dynamic", "int8")
@@ -28,7 +30,7 @@ def export_args(*argv: str) -> argparse.Namespace:
 
 @pytest.fixture(scope="module")
 def models(official_dir):
-    from export.cli import load_for_export
+    from fomm_tf.export.cli import load_for_export
 
     return load_for_export(
         str(official_dir / "config.yaml"), str(official_dir / "checkpoint.pth.tar"), size=64
@@ -153,7 +155,7 @@ def test_int8_convolutions_are_int8_while_sampling_stays_float(exports):
 
 
 def test_float_island_of_a_tensor_name_is_its_innermost_sub_scope():
-    from export.convert import islands_of
+    from fomm_tf.export.convert import islands_of
 
     assert islands_of("dense_motion_network_1/keep_float/grid_sample/GatherV2") == {"grid_sample"}
     assert islands_of("keep_float_1/sparse_motion_2/keep_float/grid_sample_1/add") == {

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from export.cli import add_export_arguments, run_export
-from export.golden import MOTION_OPTION_SETS, orient
-from export.runtime import TFLiteAnimator
 from fomm_tf.errors import InputError
+from fomm_tf.export.cli import add_export_arguments, run_export
+from fomm_tf.export.golden import MOTION_OPTION_SETS, orient
+from fomm_tf.export.runtime import TFLiteAnimator
 from fomm_tf.media import fit_frame, read_image, to_uint8
 from fomm_tf.motion import DEGENERATE_AREA, hull_area, normalize_kp
 

@@ -5,7 +5,7 @@ import base64
 
 import numpy as np
 
-from export.web import _format, _image, psnr, write_webm
+from fomm_tf.export.web import _format, _image, psnr, write_webm
 from fomm_tf.media import VideoReader
 
 

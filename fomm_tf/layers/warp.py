@@ -17,7 +17,7 @@ from .guards import finite_or
 from .precision import float_dtype
 
 # Name scope of the numerically sensitive ops (coordinates, soft-argmax, sampling): the
-# int8 TFLite export keeps every op under it in float (``export.convert``). Each island has
+# int8 TFLite export keeps every op under it in float (``fomm_tf.export.convert``). Each island has
 # its own sub-scope (``keep_float/<island>``, see :func:`float_scope`) so its quantization
 # error can be measured alone (``benchmarks/int8_islands.py``).
 FLOAT_SCOPE = "keep_float"
