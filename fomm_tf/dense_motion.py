@@ -1,9 +1,11 @@
-"""Dense motion network (paper sec. 3.1, eq. 6–7): sparse keypoint motions → dense flow.
+"""Dense motion network (paper sec. 3.1–3.2, eq. 3–7): sparse keypoint motions → dense flow.
 
 From the keypoints of the source and driving frames it builds K+1 candidate motions (the
-identity for the background, and the first-order Taylor motion of eq. 4 around each
-keypoint), warps the downscaled source with each, and lets an hourglass pick, per pixel, a
-softmax mixture of them (the masks) plus an occlusion map.
+identity for the background, and the first-order Taylor motion of eq. 4 around each keypoint,
+:func:`sparse_motions` with :func:`local_jacobians`, eq. 5), warps the downscaled source with
+each (:func:`deformed_sources`), adds the keypoint heatmaps (:func:`heatmap_representation`,
+eq. 6) and lets an hourglass pick, per pixel, a softmax mixture of the motions (the masks,
+:func:`dense_motion`, eq. 7) plus an occlusion map.
 """
 
 from __future__ import annotations
@@ -22,10 +24,25 @@ from .layers.warp import float_scope, grid_sample, make_coordinate_grid
 
 
 def kp_to_gaussian(kp_xy: tf.Tensor, height: int, width: int, kp_variance: float) -> tf.Tensor:
-    """Gaussian blobs around keypoints: (B, K, 2) → (B, h, w, K), peak value 1."""
+    """Gaussian blobs around keypoints: (B, K, 2) → (B, h, w, K), peak value 1 (official
+    ``kp2gaussian``)."""
     grid = make_coordinate_grid(height, width)[None, :, :, None, :]  # (1, h, w, 1, 2)
     diff = grid - kp_xy[:, None, None, :, :]
     return tf.exp(-0.5 * tf.reduce_sum(diff * diff, axis=-1) / kp_variance)
+
+
+def heatmap_representation(
+    kp_source: dict, kp_driving: dict, height: int, width: int, kp_variance: float
+) -> tf.Tensor:
+    """Eq. 6: ``H_k(z) = G(T_{D←R}(p_k), z) − G(T_{S←R}(p_k), z)``, (B, h, w, K+1).
+
+    The Gaussian difference tells the network where each keypoint moved from and to; a zero
+    channel comes first, for the background (official ``create_heatmap_representations``).
+    """
+    heat = kp_to_gaussian(kp_driving["value"], height, width, kp_variance) - kp_to_gaussian(
+        kp_source["value"], height, width, kp_variance
+    )
+    return tf.concat([tf.zeros_like(heat[..., :1]), heat], axis=-1)
 
 
 def inverse_2x2(m: tf.Tensor) -> tf.Tensor:
@@ -37,10 +54,17 @@ def inverse_2x2(m: tf.Tensor) -> tf.Tensor:
     return regularized_inverse_2x2(m)
 
 
+def local_jacobians(kp_source: dict, kp_driving: dict) -> tf.Tensor:
+    """Eq. 5: ``J_k = (d/dp T_{S←R})(d/dp T_{D←R})⁻¹`` at each keypoint, (B, K, 2, 2)."""
+    return tf.matmul(kp_source["jacobian"], inverse_2x2(kp_driving["jacobian"]))
+
+
 def sparse_motions(kp_source: dict, kp_driving: dict, height: int, width: int) -> tf.Tensor:
     """Eq. 4 for every pixel and keypoint, identity first: (B, h, w, K+1, 2) coordinates.
 
-    ``T_{S←D}(z) ≈ kp_s + J_s·J_d⁻¹·(z − kp_d)``; without Jacobians ``J = 1``.
+    ``T_{S←D}(z) ≈ T_{S←R}(p_k) + J_k·(z − T_{D←R}(p_k))`` with ``J_k`` of eq. 5
+    (:func:`local_jacobians`; ``J = 1`` without Jacobians); the identity ``z`` first, for the
+    background (official ``create_sparse_motions``).
     """
     grid = make_coordinate_grid(height, width)  # (h, w, 2)
     kp_d = kp_driving["value"]
@@ -48,7 +72,7 @@ def sparse_motions(kp_source: dict, kp_driving: dict, height: int, width: int) -
     batch = tf.maximum(tf.shape(kp_d)[0], tf.shape(kp_s)[0])
     rel = grid[None, :, :, None, :] - kp_d[:, None, None, :, :]  # (B, h, w, K, 2)
     if "jacobian" in kp_driving and "jacobian" in kp_source:
-        jac = tf.matmul(kp_source["jacobian"], inverse_2x2(kp_driving["jacobian"]))  # (B,K,2,2)
+        jac = local_jacobians(kp_source, kp_driving)  # (B, K, 2, 2)
         # (z − kp_d) · Jᵀ per keypoint, written as two weighted sums so no 6-D tensor appears.
         jx, jy = tf.split(tf.reshape(jac, [-1, 1, 1, jac.shape[1], 4]), 2, axis=-1)
         rel = tf.concat(
@@ -62,6 +86,21 @@ def sparse_motions(kp_source: dict, kp_driving: dict, height: int, width: int) -
     identity = tf.broadcast_to(grid[None, :, :, None, :], [batch, height, width, 1, 2])
     moved = tf.broadcast_to(moved, tf.concat([[batch], tf.shape(moved)[1:]], 0))
     return tf.concat([identity, moved], axis=3)
+
+
+def deformed_sources(source: tf.Tensor, motions: tf.Tensor, align_corners: bool) -> tf.Tensor:
+    """``S^0 … S^K``: the source warped by each of the K+1 motions of eq. 4, (B, h, w, K+1, C)
+    (official ``create_deformed_source_image``)."""
+    return grid_sample(source, motions, align_corners)
+
+
+def dense_motion(motions: tf.Tensor, masks: tf.Tensor) -> tf.Tensor:
+    """Eq. 7: ``T̂_{S←D}(z) = M_0 z + Σ_k M_k (T_{S←R}(p_k) + J_k (z − T_{D←R}(p_k)))``.
+
+    ``motions`` (B, h, w, K+1, 2) from :func:`sparse_motions`, ``masks`` (B, h, w, K+1)
+    summing to one per pixel → the dense backward flow (B, h, w, 2).
+    """
+    return tf.reduce_sum(motions * masks[..., None], axis=3)
 
 
 def _guarded(kp_source: dict, kp_driving: dict) -> tuple[dict, dict]:
@@ -159,13 +198,10 @@ class DenseMotionNetwork(keras.Model):
         with float_scope("sparse_motion"):  # keypoint coordinates → K+1 motions
             kp_source, kp_driving = _guarded(kp_source, kp_driving)
             motions = sparse_motions(kp_source, kp_driving, h, w)  # (B, h, w, K+1, 2)
-        deformed = grid_sample(small, motions, self.align_corners)  # (B, h, w, K+1, C)
+        deformed = deformed_sources(small, motions, self.align_corners)  # (B, h, w, K+1, C)
         with float_scope("heatmap_gaussians"):  # keypoint Gaussians, joined to the warps
-            heat = kp_to_gaussian(kp_driving["value"], h, w, self.cfg.kp_variance) - kp_to_gaussian(
-                kp_source["value"], h, w, self.cfg.kp_variance
-            )
+            heat = heatmap_representation(kp_source, kp_driving, h, w, self.cfg.kp_variance)
             batch = tf.shape(motions)[0]
-            heat = tf.concat([tf.zeros_like(heat[..., :1]), heat], axis=-1)
             heat = tf.cast(heat, deformed.dtype)
             heat = tf.broadcast_to(heat, [batch, h, w, k1])
             net_in = tf.concat([heat[..., None], deformed], axis=-1)  # [heat_k, R, G, B] per k
@@ -176,7 +212,7 @@ class DenseMotionNetwork(keras.Model):
             out = {
                 "sparse_deformed": tf.transpose(deformed, [0, 3, 1, 2, 4]),
                 "mask": mask,
-                "deformation": tf.reduce_sum(motions * mask[..., None], axis=3),
+                "deformation": dense_motion(motions, mask),
             }
         if self.occlusion is not None:
             out["occlusion_map"] = tf.sigmoid(tf.cast(self.occlusion(prediction), float_dtype()))

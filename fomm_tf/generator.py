@@ -1,7 +1,8 @@
 """Occlusion-aware generator (paper sec. 3.2, eq. 8).
 
-Encoder (7×7 same block + down blocks) → warp the features with the dense motion and mask
-them with the occlusion map → residual bottleneck → up blocks → 7×7 conv → sigmoid.
+Encoder (7×7 same block + down blocks) → warp the features with the dense motion
+(:func:`deform_input`) and mask them with the occlusion map (:func:`occlude`): eq. 8 →
+residual bottleneck → up blocks → 7×7 conv → sigmoid.
 
 Work that depends on the source image alone (the encoder features and the downscaled source
 the dense motion network warps) is split out as :meth:`OcclusionAwareGenerator.encode_source`
@@ -20,6 +21,22 @@ from .dense_motion import DenseMotionNetwork
 from .layers.blocks import DownBlock2d, ResBlock2d, SameBlock2d, UpBlock2d, conv2d
 from .layers.precision import float_dtype
 from .layers.warp import grid_sample, resize_bilinear
+
+
+def deform_input(inp: tf.Tensor, deformation: tf.Tensor, align_corners: bool) -> tf.Tensor:
+    """Eq. 8's ``f_w(ξ, T̂_{S←D})``: back-warp ``inp`` (B, H, W, C) with the dense flow
+    (B, h, w, 2), resized bilinearly to ``inp``'s size first (official ``deform_input``)."""
+    h, w = inp.shape[1], inp.shape[2]
+    if deformation.shape[1] != h or deformation.shape[2] != w:
+        deformation = resize_bilinear(deformation, h, w)
+    return grid_sample(inp, deformation, align_corners)
+
+
+def occlude(features: tf.Tensor, occlusion: tf.Tensor) -> tf.Tensor:
+    """Eq. 8's ``Ô_{S←D} ⊙ ·``: mask warped features with the occlusion map (resized to them)."""
+    if occlusion.shape[1] != features.shape[1] or occlusion.shape[2] != features.shape[2]:
+        occlusion = resize_bilinear(occlusion, features.shape[1], features.shape[2])
+    return features * tf.cast(occlusion, features.dtype)
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
@@ -145,11 +162,8 @@ class OcclusionAwareGenerator(keras.Model):
         return tf.sigmoid(tf.cast(self.final(out), float_dtype()))
 
     def warp(self, image, deformation):
-        """Back-warp ``image`` with a flow, resizing the flow bilinearly to the image size."""
-        h, w = image.shape[1], image.shape[2]
-        if deformation.shape[1] != h or deformation.shape[2] != w:
-            deformation = resize_bilinear(deformation, h, w)
-        return grid_sample(image, deformation, self.align_corners)
+        """Back-warp ``image`` with a flow (:func:`deform_input`)."""
+        return deform_input(image, deformation, self.align_corners)
 
     def animate_cached(
         self, source, cache, kp_source, kp_driving, training=False, with_deformed=True
@@ -166,12 +180,9 @@ class OcclusionAwareGenerator(keras.Model):
                 training=training,
             )
             result.update(motion)
-            out = self.warp(out, motion["deformation"])
+            out = self.warp(out, motion["deformation"])  # eq. 8: ξ' = Ô ⊙ f_w(ξ, T̂)
             if "occlusion_map" in motion:
-                occlusion = motion["occlusion_map"]
-                if occlusion.shape[1] != out.shape[1] or occlusion.shape[2] != out.shape[2]:
-                    occlusion = resize_bilinear(occlusion, out.shape[1], out.shape[2])
-                out = out * tf.cast(occlusion, out.dtype)
+                out = occlude(out, motion["occlusion_map"])
             if with_deformed:
                 result["deformed"] = self.warp(source, motion["deformation"])
         result["prediction"] = self.decode(out, training=training)

@@ -1,4 +1,10 @@
-"""Keypoint detector (paper sec. 3.1, eq. 1–5): image → K keypoints and their Jacobians."""
+"""Keypoint detector (paper sec. 3.1, eq. 1–2): image → K keypoints and their Jacobians.
+
+The first-order representation of eq. 2 at each keypoint: its position
+(:func:`keypoints_from_heatmap`) and the Jacobian of the motion there
+(:func:`jacobians_from_heatmap`), both read from softmax confidence maps
+(:func:`heatmap_softmax`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,32 @@ from .layers.antialias import AntiAliasDownsample
 from .layers.blocks import Hourglass, conv2d
 from .layers.precision import float_dtype
 from .layers.warp import float_scope, make_coordinate_grid
+
+
+def heatmap_softmax(logits: tf.Tensor, temperature: float) -> tf.Tensor:
+    """K heatmap logits (B, h, w, K) → confidence maps (B, h·w, K, 1), each summing to one."""
+    h, w, k = logits.shape[1], logits.shape[2], logits.shape[3]
+    flat = tf.reshape(logits, [-1, h * w, k]) / temperature
+    return tf.nn.softmax(flat, axis=1)[..., None]
+
+
+def keypoints_from_heatmap(heatmap: tf.Tensor, height: int, width: int) -> tf.Tensor:
+    """Eq. 1–2, the value: ``T_{X←R}(p_k)`` as the expected position under each confidence
+    map (soft-argmax, official ``gaussian2kp``); (B, h·w, K, 1) → (B, K, 2) (x, y) in [-1, 1].
+    """
+    grid = tf.reshape(make_coordinate_grid(height, width), [1, height * width, 1, 2])
+    # A weighted sum, not a matmul: a matmul turns the grid into FULLY_CONNECTED weights,
+    # which dynamic-range TFLite export would quantize to int8.
+    return tf.reduce_sum(heatmap * grid, axis=1)
+
+
+def jacobians_from_heatmap(heatmap: tf.Tensor, maps: tf.Tensor, num_kp: int) -> tf.Tensor:
+    """Eq. 1–2, the Jacobian: ``d/dp T_{X←R}(p)|_{p_k}`` as the confidence-weighted average
+    of 4 channels per keypoint (or 4 shared ones), read row-major; → (B, K, 2, 2)."""
+    hw = heatmap.shape[1]
+    maps = tf.reshape(maps, [-1, hw, maps.shape[-1] // 4, 4])
+    jac = tf.reduce_sum(heatmap * maps, axis=1)  # (B, K, 4)
+    return tf.reshape(jac, [-1, num_kp, 2, 2])
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
@@ -112,16 +144,10 @@ class KeypointDetector(keras.Model):
         )
         h, w, k = logits.shape[1], logits.shape[2], logits.shape[3]
         with float_scope("kp_softargmax"):  # heatmap softmax and keypoint averaging
-            flat = tf.reshape(logits, [-1, h * w, k]) / self.cfg.temperature
             # (B, h·w, K, 1); shared by both averages (so the Jacobian island owns none of it)
-            heatmap = tf.nn.softmax(flat, axis=1)[..., None]
-            grid = tf.reshape(make_coordinate_grid(h, w), [1, h * w, 1, 2])
-            # A weighted sum, not a matmul: a matmul turns the grid into FULLY_CONNECTED
-            # weights, which dynamic-range TFLite export would quantize to int8.
-            out = {"value": tf.reduce_sum(heatmap * grid, axis=1)}  # (B, K, 2)
+            heatmap = heatmap_softmax(logits, self.cfg.temperature)
+            out = {"value": keypoints_from_heatmap(heatmap, h, w)}  # (B, K, 2)
         if maps is not None:
             with float_scope("jacobian_average"):
-                maps = tf.reshape(maps, [-1, h * w, self.num_jacobian_maps, 4])
-                jac = tf.reduce_sum(heatmap * maps, axis=1)  # (B, K, 4)
-                out["jacobian"] = tf.reshape(jac, [-1, k, 2, 2])
+                out["jacobian"] = jacobians_from_heatmap(heatmap, maps, k)
         return out

@@ -160,15 +160,24 @@ def normalize_kp(
         return kp_new
     if scale is None:
         scale = movement_scale(kp_source, kp_driving_initial) if adapt_movement_scale else 1.0
-    diff = tf.convert_to_tensor(kp_driving["value"]) - tf.convert_to_tensor(
-        kp_driving_initial["value"]
+    kp_new["value"] = relative_keypoints(
+        kp_source["value"], kp_driving["value"], kp_driving_initial["value"], scale
     )
-    kp_new["value"] = diff * scale + tf.convert_to_tensor(kp_source["value"])
     if use_relative_jacobian and "jacobian" in kp_driving:
         kp_new["jacobian"] = relative_jacobian(
             kp_source["jacobian"], kp_driving["jacobian"], kp_driving_initial["jacobian"]
         )
     return kp_new
+
+
+def relative_keypoints(value_source, value_driving, value_driving_initial, scale) -> tf.Tensor:
+    """Eq. 14's keypoints: ``T_{S←R}(p_k) + s·(T_{D_t←R}(p_k) − T_{D_1←R}(p_k))``, (B, K, 2).
+
+    The source keypoints moved by the driving motion since the initial frame, ``s`` the
+    adapt-scale factor (:func:`movement_scale`; 1 without it).
+    """
+    diff = tf.convert_to_tensor(value_driving) - tf.convert_to_tensor(value_driving_initial)
+    return diff * scale + tf.convert_to_tensor(value_source)
 
 
 def relative_jacobian(jac_source, jac_driving, jac_driving_initial) -> tf.Tensor:

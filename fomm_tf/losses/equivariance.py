@@ -172,6 +172,22 @@ def _reflect(coord: tf.Tensor, size: int, align_corners: bool) -> tf.Tensor:
     return (2.0 * pix + 1.0) / size - 1.0
 
 
+def equivariance_value_loss(kp_driving: dict, kp_transformed: dict, transform) -> tf.Tensor:
+    """Eq. 11 (eq. 10 at the keypoints): ``mean |T_{X←R}(p_k) − T_{X←Y}(T_{Y←R}(p_k))|``.
+
+    ``X`` is the driving frame, ``Y = transform(X)``, ``T_{X←Y}`` the known transform.
+    """
+    warped = transform.warp_coordinates(kp_transformed["value"])
+    return tf.reduce_mean(tf.abs(kp_driving["value"] - warped))
+
+
+def equivariance_jacobian_loss(kp_driving: dict, kp_transformed: dict, transform) -> tf.Tensor:
+    """Eq. 13 (eq. 12 made trainable): ``mean |1 − J_X⁻¹ · (d/dp T_{X←Y}) · J_Y|``."""
+    jac_t = tf.matmul(transform.jacobian(kp_transformed["value"]), kp_transformed["jacobian"])
+    value = tf.matmul(inverse_2x2(kp_driving["jacobian"]), jac_t)
+    return tf.reduce_mean(tf.abs(tf.eye(2, dtype=value.dtype) - value))
+
+
 def equivariance_losses(
     kp_driving: dict,
     kp_transformed: dict,
@@ -179,7 +195,8 @@ def equivariance_losses(
     weight_value: float,
     weight_jacobian: float,
 ) -> dict[str, tf.Tensor]:
-    """Eq. 11 (values) and eq. 13 (Jacobians), weighted; keys as the official log.
+    """Eq. 11 (values, :func:`equivariance_value_loss`) and eq. 13 (Jacobians,
+    :func:`equivariance_jacobian_loss`), weighted; keys as the official log.
 
     Args:
         kp_driving: keypoints of the driving frame ``{"value": (B,K,2), "jacobian": ...}``.
@@ -193,14 +210,11 @@ def equivariance_losses(
     """
     out = {}
     if weight_value:
-        warped = transform.warp_coordinates(kp_transformed["value"])
-        out["equivariance_value"] = weight_value * tf.reduce_mean(
-            tf.abs(kp_driving["value"] - warped)
+        out["equivariance_value"] = weight_value * equivariance_value_loss(
+            kp_driving, kp_transformed, transform
         )
     if weight_jacobian and "jacobian" in kp_driving:
-        jac_t = tf.matmul(transform.jacobian(kp_transformed["value"]), kp_transformed["jacobian"])
-        value = tf.matmul(inverse_2x2(kp_driving["jacobian"]), jac_t)
-        out["equivariance_jacobian"] = weight_jacobian * tf.reduce_mean(
-            tf.abs(tf.eye(2, dtype=value.dtype) - value)
+        out["equivariance_jacobian"] = weight_jacobian * equivariance_jacobian_loss(
+            kp_driving, kp_transformed, transform
         )
     return out

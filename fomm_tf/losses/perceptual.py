@@ -320,6 +320,7 @@ class PerceptualLoss:
             self.slices.append(n)
 
     def __call__(self, prediction: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+        """Eq. 9 at every pyramid scale: ``Σ_i |N_i(D̂) − N_i(D)|`` (``N_i``: feature ``i``)."""
         # Prediction and target go through VGG separately: in one concatenated batch the
         # backward pass would also compute input gradients for the target half.
         dtype = float_dtype()
