@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 
 from .demo import add_demo_arguments, run_demo
+from .native_log import filter_native_stderr
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
@@ -52,16 +53,6 @@ _MODULES = {
         "time one animated frame with the Keras or TFLite backend",
     ),
 }
-
-
-def _silence_native_stderr() -> None:
-    """Send TensorFlow's C++ log lines (fd 2) to /dev/null; Python keeps the real stderr."""
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    sys.stderr = os.fdopen(saved, "w", buffering=1)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _add_model_arguments(p: argparse.ArgumentParser, checkpoint_required: bool = False) -> None:
@@ -530,7 +521,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     if not debug:
-        _silence_native_stderr()
+        # TensorFlow's C++ errors stay (level 2); its start-up chatter is filtered out.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        filter_native_stderr()
     from .errors import InputError
 
     parser = build_parser()

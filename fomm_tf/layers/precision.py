@@ -8,6 +8,8 @@ training against the official code below float32's noise, see
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
@@ -15,3 +17,14 @@ import tensorflow as tf
 def float_dtype() -> tf.DType:
     """``tf.float64`` when ``keras.config.floatx()`` is ``"float64"``, else ``tf.float32``."""
     return tf.float64 if keras.config.floatx() == "float64" else tf.float32
+
+
+@contextlib.contextmanager
+def dtype_policy(policy):
+    """Keras's global dtype policy set to ``policy`` inside the block, restored after it."""
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(before)

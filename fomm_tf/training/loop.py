@@ -71,6 +71,7 @@ def run_train(args: argparse.Namespace) -> int:
     """
     # TF's distribution INFO lines ("Reduce to …") drown the progress; keep warnings.
     logging.getLogger("tensorflow").setLevel(logging.WARNING)
+    logging.getLogger("absl").setLevel(logging.WARNING)  # "Sharding callback duration" lines
     try:
         train(options_from_args(args), keep_alive=_LIVE_ITERATORS)
     except NonFiniteLossError as exc:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from .distribute import mean_aggregation_creator, tf_function, variables_by_name
+from ..layers.precision import dtype_policy
+from .distribute import grappler_off, mean_aggregation_creator, tf_function, variables_by_name
 from .loss_scale import DynamicLossScale
 from .options import TrainOptions
 
@@ -35,15 +36,18 @@ class Trainer:
         self.replicas = strategy.num_replicas_in_sync
         self.global_batch = int(options.batch_size or tp.get("batch_size", 1))
         self.steps_per_epoch = steps_per_epoch
-        if options.mixed_precision:
-            keras.mixed_precision.set_dtype_policy("mixed_float16")
         w = self.weights
         self.use_gan = bool(w.get("generator_gan", 0))
         self.use_perceptual = bool(sum(w.get("perceptual") or [0]))
         self.use_equivariance = bool(
             w.get("equivariance_value", 0) or w.get("equivariance_jacobian", 0)
         )
-        with strategy.scope(), tf.variable_creator_scope(mean_aggregation_creator):
+        policy = "mixed_float16" if options.mixed_precision else keras.config.dtype_policy()
+        with (
+            dtype_policy(policy),  # layers take their policy when built; restored after
+            strategy.scope(),
+            tf.variable_creator_scope(mean_aggregation_creator),
+        ):
             self.models = build_models(cfg, seed=options.seed)
             if not options.sync_batch_norm:
                 for net in (self.models.kp_detector, self.models.generator):
@@ -349,7 +353,8 @@ class Trainer:
 
         if getattr(self, "_gradients_fn", None) is None:
             self._gradients_fn = tf_function(self._distributed_gradients)
-        losses, grads = self._gradients_fn(batch, transform)
+        with grappler_off():
+            losses, grads = self._gradients_fn(batch, transform)
         nets = {"kp_detector": self.models.kp_detector, "generator": self.models.generator}
         if self.discriminator is not None:
             nets["discriminator"] = self.discriminator
@@ -362,7 +367,8 @@ class Trainer:
         return {k: v.numpy() for k, v in losses.items()}, out
 
     def train_step(self, batch) -> tuple[dict, dict]:
-        return self._step_fn(batch)
+        with grappler_off():
+            return self._step_fn(batch)
 
     def local_visuals(self, visuals) -> dict:
         return {
