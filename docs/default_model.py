@@ -3,8 +3,11 @@
 The whole recipe, step by step (``make default-model`` runs ``data`` and ``train``)::
 
     python docs/default_model.py data                 # data/face128 (seed 1), data/face128-heldout (seed 2)
-    python docs/default_model.py train --features pixels --cores 1    # runs/face128-pixels
-    python docs/default_model.py train --features vgg19  --cores 0    # runs/face128-vgg19 (comparison)
+    # the comparison, side by side, one core each (stopped at 1750 and 500 steps):
+    python docs/default_model.py train --features pixels --cores 1 --max-steps 1750 &
+    python docs/default_model.py train --features vgg19  --cores 0 --max-steps 500
+    # the shipped run goes on from its checkpoint on both cores:
+    python docs/default_model.py train --features pixels --max-steps STEPS
     python docs/default_model.py card --run runs/face128-pixels --other runs/face128-vgg19
 
 ``train`` is ``fomm train`` with the flags below; rerun it to resume exactly where it stopped
@@ -239,9 +242,11 @@ def cmd_card(args) -> int:
                 (run.name, time_step, ckpts[time_step], "run"),
                 (other.name, max(other_ckpts), other_ckpts[max(other_ckpts)], "other"),
             ]
+            seen = set()
             for name, s, path, key in cases:
-                if path is None:
+                if path is None or (name, s) in seen:
                     continue
+                seen.add((name, s))
                 ev = evaluate(models_from_checkpoint(CONFIG, path), list_videos(heldout), detector)
                 compare.append((name, s, hours_at(key, s), ev.report["model"]))
 
@@ -256,6 +261,7 @@ def cmd_card(args) -> int:
         "cross_identity": cross["report"],
         "comparison": [{"run": n, "step": s, "hours": h, "metrics": m} for n, s, h, m in compare],
         "hardware": f"{cpu_name()}, {os.cpu_count()} cores",
+        "first_phase_steps": args.first_phase_steps,
         "weights_bytes": weights.stat().st_size,
         "eval_seconds": eval_seconds,
     }
@@ -288,7 +294,8 @@ def model_card(card: dict, run: Path, other: Path | None) -> str:
         f"(200 identities) × {TRAIN_DATA['frames']} frames at 128², dataset seed "
         f"{TRAIN_DATA['seed']}.",
         f"- {card['step']} steps at batch 4, {card['training_hours']:.2f} h of training on "
-        f"one core of {card['hardware']} (two runs side by side, one per core, see below).",
+        f"{card['hardware']}: the first {card['first_phase_steps']} steps on one core (the "
+        "comparison run had the other), the rest on both.",
         f"- Perceptual loss: `{run.name.split('-')[-1]}` features "
         "(no ImageNet VGG19 weights can be downloaded here; see the comparison).",
         "",
@@ -372,6 +379,12 @@ def main() -> int:
     c.add_argument("--other", help="the run with the other perceptual features")
     c.add_argument("--step", type=int, help="checkpoint step to ship (default: the newest)")
     c.add_argument("--out", default=str(OUT), help=f"where to write (default: {OUT})")
+    c.add_argument(
+        "--first-phase-steps",
+        type=int,
+        default=1750,
+        help="steps the shipped run made on one core, beside the comparison run (default 1750)",
+    )
     args = parser.parse_args()
     return {"data": cmd_data, "train": cmd_train, "card": cmd_card}[args.cmd](args)
 

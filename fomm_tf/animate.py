@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 import tensorflow as tf
 
+from .media import batched
 from .models import Models
 from .motion import MotionOptions, best_frame, movement_scale, normalize_kp
 
@@ -108,15 +109,7 @@ class Animator:
         self.options = options or MotionOptions()
 
     def _batches(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        size = self.backend.batch_size
-        batch: list[np.ndarray] = []
-        for frame in frames:
-            batch.append(np.asarray(frame, np.float32))
-            if len(batch) == size:
-                yield np.stack(batch)
-                batch = []
-        if batch:
-            yield np.stack(batch)
+        return batched(frames, self.backend.batch_size, np.float32)
 
     def driving_keypoints(self, frames: Iterable[np.ndarray]) -> KpDict:
         """Keypoints of every driving frame (a first pass for ``find_best_frame``)."""

@@ -116,6 +116,23 @@ def _one_line(text: str, limit: int = 300) -> str:
     return msg or "unknown error"
 
 
+def batched(frames, batch_size: int, dtype=None) -> Iterator[np.ndarray]:
+    """Stacks of ``batch_size`` items of ``frames`` (any iterable), the last one shorter;
+    each item converted with ``np.asarray(item, dtype)`` first. Holds one batch at a time."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
+    if batch_size < 1:
+        raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
+    buf: list[np.ndarray] = []
+    for frame in frames:
+        buf.append(np.asarray(frame, dtype))
+        if len(buf) == batch_size:
+            yield np.stack(buf)
+            buf = []
+    if buf:
+        yield np.stack(buf)
+
+
 def _natural_key(name: str) -> list[Any]:
     """Sort key that orders ``frame2.png`` before ``frame10.png``."""
     return [int(tok) if tok.isdigit() else tok.lower() for tok in re.split(r"(\d+)", name)]
@@ -810,23 +827,9 @@ class VideoReader:
 
         Streaming: at most ``batch_size`` frames are buffered at any time.
         """
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
-        if batch_size < 1:
-            raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
         frames = iter(self)
-        buf: list[np.ndarray] = []
         try:
-            for frame in frames:
-                buf.append(frame)
-                if len(buf) == batch_size:
-                    batch = np.stack(buf)
-                    buf.clear()
-                    yield batch
-            if buf:
-                batch = np.stack(buf)
-                buf.clear()
-                yield batch
+            yield from batched(frames, batch_size)
         finally:
             close = getattr(frames, "close", None)
             if close is not None:

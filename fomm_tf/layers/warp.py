@@ -54,10 +54,19 @@ def make_coordinate_grid(height: int, width: int) -> tf.Tensor:
     return tf.constant(np.stack([xx, yy], axis=-1))
 
 
-def _to_pixels(coord: tf.Tensor, size: int, align_corners: bool) -> tf.Tensor:
+def to_pixels(coord: tf.Tensor, size: int, align_corners: bool) -> tf.Tensor:
+    """Normalised coordinates in [-1, 1] → pixel coordinates (pixel centres at integers),
+    torch's convention for ``align_corners`` (the one mapping of warps and losses)."""
     if align_corners:
         return (coord + 1.0) * (0.5 * (size - 1))
     return ((coord + 1.0) * size - 1.0) * 0.5
+
+
+def from_pixels(pix: tf.Tensor, size: int, align_corners: bool) -> tf.Tensor:
+    """The inverse of :func:`to_pixels` (a one-pixel axis maps to -1 with ``align_corners``)."""
+    if align_corners:
+        return pix / (0.5 * max(size - 1, 1)) - 1.0
+    return (2.0 * pix + 1.0) / size - 1.0
 
 
 def grid_sample(image: tf.Tensor, grid: tf.Tensor, align_corners: bool = False) -> tf.Tensor:
@@ -91,8 +100,8 @@ def _grid_sample(image: tf.Tensor, grid: tf.Tensor, align_corners: bool) -> tf.T
     # always fall inside the padded table.
     flat = finite_or(tf.reshape(grid, [batch, -1, 2]), -4.0)
     gx, gy = tf.split(flat, 2, axis=-1)  # (B, N, 1) each
-    px = tf.clip_by_value(_to_pixels(gx, width, align_corners), -1.5, width + 0.5)
-    py = tf.clip_by_value(_to_pixels(gy, height, align_corners), -1.5, height + 0.5)
+    px = tf.clip_by_value(to_pixels(gx, width, align_corners), -1.5, width + 0.5)
+    py = tf.clip_by_value(to_pixels(gy, height, align_corners), -1.5, height + 0.5)
     x0, y0 = tf.floor(px), tf.floor(py)
     wx1, wy1 = px - x0, py - y0
     wx0, wy0 = 1.0 - wx1, 1.0 - wy1

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from ..dense_motion import inverse_2x2
 from ..layers.precision import float_dtype
-from ..layers.warp import grid_sample, make_coordinate_grid
+from ..layers.warp import from_pixels, grid_sample, make_coordinate_grid, to_pixels
 
 _EPS = 1e-6
 
@@ -154,12 +154,8 @@ class RandomTPS:
 
 def _reflect(coord: tf.Tensor, size: int, align_corners: bool) -> tf.Tensor:
     """Torch's ``padding_mode="reflection"``: fold coordinates back into the image, clamp."""
-    if align_corners:
-        pix = (coord + 1.0) * (0.5 * (size - 1))
-        low, span = 0.0, float(size - 1)
-    else:
-        pix = ((coord + 1.0) * size - 1.0) * 0.5
-        low, span = -0.5, float(size)
+    pix = to_pixels(coord, size, align_corners)
+    low, span = (0.0, float(size - 1)) if align_corners else (-0.5, float(size))
     if span > 0:
         rel = tf.abs(pix - low)
         flips = tf.floor(rel / span)
@@ -167,9 +163,7 @@ def _reflect(coord: tf.Tensor, size: int, align_corners: bool) -> tf.Tensor:
         even = tf.equal(tf.math.floormod(flips, 2.0), 0.0)
         pix = tf.where(even, low + extra, low + span - extra)
     pix = tf.clip_by_value(pix, 0.0, float(size - 1))
-    if align_corners:
-        return pix / (0.5 * max(size - 1, 1)) - 1.0
-    return (2.0 * pix + 1.0) / size - 1.0
+    return from_pixels(pix, size, align_corners)
 
 
 def equivariance_value_loss(kp_driving: dict, kp_transformed: dict, transform) -> tf.Tensor:
