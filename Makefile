@@ -4,7 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint format bench bench-export bench-train bench-guards bench-paste \
+.PHONY: setup demo test lint format bench bench-export bench-train bench-official bench-guards \
+	bench-paste \
 	photo-sheet clean android-test android-jars android-assets
 
 setup: $(STAMP)
@@ -67,6 +68,13 @@ bench-export: $(STAMP)
 
 bench-train: $(STAMP)
 	$(PY) benchmarks/bench_train.py
+
+# fomm-tf against the official code side by side: OFFICIAL=path/to/first-order-model (a
+# checkout you provide); torch==2.13.0 comes from the [dev] extra.
+OFFICIAL ?=
+bench-official: $(STAMP)
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) benchmarks/bench_official.py --official "$(OFFICIAL)"
 
 bench-guards: $(STAMP)
 	$(PY) benchmarks/bench_guards.py
