@@ -15,8 +15,6 @@ import numpy as np
 from fomm_tf.timing import matmul_2048_ms
 from fomm_tf.timing import median_ms as _median_ms
 
-OFFICIAL_MATMUL_UNITS = 9.4
-
 log = logging.getLogger(__name__)
 
 
@@ -27,7 +25,6 @@ def _finish(result: dict[str, Any]) -> dict[str, Any]:
         ms_per_frame=round(per_frame, 2),
         matmul_2048_ms=round(mm, 2),
         matmul_units_per_frame=round(per_frame / mm, 3),
-        vs_official=round(per_frame / mm / OFFICIAL_MATMUL_UNITS, 3),
     )
     return result
 
@@ -125,7 +122,7 @@ def format_result(r: dict[str, Any]) -> str:
         f"{r['backend']} {what} {r['image_size'][0]}x{r['image_size'][1]}, "
         f"{r['threads']} threads: {r['ms_per_frame']:.1f} ms/frame = "
         f"{r['matmul_units_per_frame']:.2f} matmul units "
-        f"({r['vs_official']:.2f}x official; 2048² matmul {r['matmul_2048_ms']:.1f} ms)"
+        f"(2048² matmul {r['matmul_2048_ms']:.1f} ms)"
     ]
     for name, g in r["graphs"].items():
         size = f"{g['bytes'] / 1e6:8.2f} MB" if "bytes" in g else ""
