@@ -51,13 +51,14 @@ android-test: $(STAMP) android-jars
 	android_demo/core/run-tests.sh $(ANDROID_BUILD)/golden $(ANDROID_BUILD)/core
 
 # The app's assets (not committed): graphs + contract, a driving clip and a default source.
-# ANDROID_CHECKPOINT=path/to/vox-cpk.pth.tar for a trained model; without one, random weights.
+# Default: the bundled model (face-128); ANDROID_CHECKPOINT=path/to/vox-cpk.pth.tar (with
+# ANDROID_CONFIG, default vox-256) for another trained model.
 ANDROID_CONFIG ?= vox-256
 ANDROID_QUANT ?= int8
 ANDROID_CHECKPOINT ?=
 android-assets: $(STAMP)
-	$(PY) -m fomm_tf.cli export --config $(ANDROID_CONFIG) --quant $(ANDROID_QUANT) \
-		$(if $(ANDROID_CHECKPOINT),--checkpoint $(ANDROID_CHECKPOINT),--random-weights) \
+	$(PY) -m fomm_tf.cli export --quant $(ANDROID_QUANT) \
+		$(if $(ANDROID_CHECKPOINT),--config $(ANDROID_CONFIG) --checkpoint $(ANDROID_CHECKPOINT),) \
 		--android-assets android_demo/app/src/main/assets
 
 bench: $(STAMP)
@@ -96,9 +97,9 @@ WEB_BUILD := build/web
 CHROMIUM ?= /usr/bin/chromium
 WEB_HOST ?= 127.0.0.1
 WEB_PORT ?= 8000
-# The page's default model (web_demo/models/default/, not committed); WEB_CHECKPOINT=path for a
-# trained one, else random weights.
-WEB_CONFIG ?= tiny-64
+# The page's default model (web_demo/models/default/, not committed): the bundled model
+# (face-128); WEB_CHECKPOINT=path (with WEB_CONFIG) for another trained one.
+WEB_CONFIG ?= vox-256
 WEB_QUANT ?= int8
 WEB_CHECKPOINT ?=
 
@@ -126,8 +127,8 @@ web-test: $(STAMP) web-npm web-chromium
 	$(PY) -m fomm_tf.export.web compare $(WEB_BUILD)/test
 
 web-assets: $(STAMP) web-npm
-	$(PY) -m fomm_tf.cli export --config $(WEB_CONFIG) --quant $(WEB_QUANT) \
-		$(if $(WEB_CHECKPOINT),--checkpoint $(WEB_CHECKPOINT),--random-weights) \
+	$(PY) -m fomm_tf.cli export --quant $(WEB_QUANT) \
+		$(if $(WEB_CHECKPOINT),--config $(WEB_CONFIG) --checkpoint $(WEB_CHECKPOINT),) \
 		-o $(WEB)/models/default
 	$(PY) -m fomm_tf.export.web samples $(WEB)/models
 
