@@ -74,7 +74,7 @@ bench-train: $(STAMP)
 # checkout you provide); torch==2.13.0 comes from the [dev] extra.
 OFFICIAL ?=
 bench-official: $(STAMP)
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[test,eval,dev]'
 	$(PY) benchmarks/bench_official.py --official "$(OFFICIAL)"
 
 bench-guards: $(STAMP)
