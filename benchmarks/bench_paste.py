@@ -29,9 +29,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import fomm_tf  # noqa: E402
-from fomm_tf.media import VideoWriter  # noqa: E402
 from fomm_tf.photo import Crop, PasteBack  # noqa: E402
 from fomm_tf.timing import random_source  # noqa: E402
+from fomm_tf.video import VideoWriter  # noqa: E402
 
 
 def _encode_ms(frames: np.ndarray) -> float:

@@ -38,7 +38,7 @@ def video_clip(
     path: str | os.PathLike, size: tuple[int, int], num_frames: int = DEFAULT_FRAMES
 ) -> np.ndarray:
     """Up to ``num_frames`` frames spread over the first ``4·num_frames`` of a video or folder."""
-    from fomm_tf.media import VideoReader
+    from fomm_tf.video import VideoReader
 
     frames = []
     with VideoReader(path, size=size) as reader:

@@ -157,7 +157,8 @@ def _decode_psnr(video: Path, frames: list[dict]) -> float | None:
     """PSNR of the frames the browser decoded against ffmpeg's decode of the same file (the
     two convert YUV to RGB differently; a frame off by one would show as a drop)."""
     try:
-        from fomm_tf.media import VideoReader, to_uint8
+        from fomm_tf.media import to_uint8
+        from fomm_tf.video import VideoReader
 
         with VideoReader(video) as reader:
             ref = [to_uint8(f) for f in reader]

@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import FommError
-from .media import VideoWriter, _AtomicFile, _one_line
+from .media import AtomicFile, one_line
+from .video import VideoWriter
 
 __all__ = ["AudioError", "has_audio", "mux_audio", "video_with_audio"]
 
@@ -103,7 +104,7 @@ def mux_audio(
     except OSError as err:
         raise AudioError(f"could not run ffmpeg ({err})") from None
     if res.returncode != 0:
-        raise AudioError(_one_line(res.stderr))
+        raise AudioError(one_line(res.stderr))
 
 
 @contextlib.contextmanager
@@ -128,11 +129,11 @@ def video_with_audio(
         with VideoWriter(out, fps=fps) as writer:
             yield writer
         return
-    silent = _AtomicFile(out.with_name(f".silent-{out.name}"))  # reserves a unique temp name
+    silent = AtomicFile(out.with_name(f".silent-{out.name}"))  # reserves a unique temp name
     try:
         with VideoWriter(silent.tmp, fps=fps) as writer:
             yield writer
-        target = _AtomicFile(out)
+        target = AtomicFile(out)
         try:
             try:
                 mux_audio(silent.tmp, audio_source, target.tmp, writer.num_written / writer.fps)

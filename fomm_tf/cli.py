@@ -339,7 +339,7 @@ def _open_driver(args, size: int):
     """The driving frames at the model size, cropped as ``--driving-crop`` says."""
     from tqdm import tqdm
 
-    from .media import VideoReader
+    from .video import VideoReader
 
     if args.driving_crop == "center":
         return VideoReader(args.driving, size=size)

@@ -60,8 +60,9 @@ def run_demo(args) -> int:
     from .errors import InputError
     from .eval.cross import animate_clip, cross_clip
     from .eval.detectors import SyntheticDetector
-    from .media import VideoWriter, to_uint8, write_image
+    from .media import to_uint8, write_image
     from .models import load_models
+    from .video import VideoWriter
 
     if args.frames < 2:
         raise InputError(f"--frames must be at least 2, got {args.frames}")

@@ -1,6 +1,6 @@
 """The driver's face, cropped: one stable square per shot, cut from every frame at model size.
 
-Two passes over the driving video, both decoded by :class:`fomm_tf.media.VideoReader` with
+Two passes over the driving video, both decoded by :class:`fomm_tf.video.VideoReader` with
 the same constant-rate resampling, so frame *i* is the same picture in both:
 
 1. *plan*: frames scaled inside ffmpeg to a long side of at most ``analysis_side`` pixels go
@@ -27,8 +27,8 @@ import numpy as np
 
 from .errors import InputError
 from .faces import FaceDetector, Shot, track_faces
-from .media import VideoReader
 from .photo import DEFAULT_CROP_SCALE, Crop, center_crop, face_crop, whole_crop
+from .video import VideoReader
 
 __all__ = ["DRIVING_CROP_MODES", "CroppedVideo", "plan_crops"]
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from .errors import InputError
 from .faces import FaceBox
-from .media import _as_rgb01, to_uint8
+from .media import as_rgb01, to_uint8
 
 __all__ = [
     "CROP_MODES",
@@ -103,7 +103,7 @@ class Crop:
         ox1, oy1 = round((ix1 - self.x0) * f), round((iy1 - self.y0) * f)
         ox1, oy1 = min(max(ox1, ox0 + 1), size), min(max(oy1, oy0 + 1), size)
         ox0, oy0 = min(ox0, ox1 - 1), min(oy0, oy1 - 1)
-        part = _as_rgb01(picture[iy0:iy1, ix0:ix1], "picture")
+        part = as_rgb01(picture[iy0:iy1, ix0:ix1], "picture")
         pw, ph = ox1 - ox0, oy1 - oy0
         if part.shape[:2] != (ph, pw):
             shrink = part.shape[0] * part.shape[1] >= ph * pw

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from fomm_tf.data.synthetic import render_video
-from fomm_tf.media import VideoWriter, probe_video, write_image
+from fomm_tf.media import write_image
+from fomm_tf.video import VideoWriter, probe_video
 
 
 def fomm(*args, cwd=None):
@@ -258,7 +259,7 @@ def test_tflite_backend_reproduces_the_keras_animation(inputs, official_dir):
     )
     assert res_k.returncode == 0, res_k.stderr
     assert res_t.returncode == 0, res_t.stderr
-    from fomm_tf.media import VideoReader
+    from fomm_tf.video import VideoReader
 
     a = np.stack(list(VideoReader(keras_out)))
     b = np.stack(list(VideoReader(tflite_out)))

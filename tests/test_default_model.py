@@ -39,7 +39,8 @@ def test_the_bundled_model_ships_inside_the_package_and_is_small():
 def test_animate_without_checkpoint_uses_the_bundled_model_on_a_real_photo(tmp_path: Path):
     skimage_data = pytest.importorskip("skimage.data")
     from fomm_tf.data.photo_clips import photo_clip  # a real face (astronaut) moving, offline
-    from fomm_tf.media import VideoWriter, probe_video, write_image
+    from fomm_tf.media import write_image
+    from fomm_tf.video import VideoWriter, probe_video
 
     photo = tmp_path / "coffee.png"
     write_image(photo, skimage_data.coffee())  # a picture from outside the synthetic set

@@ -10,7 +10,7 @@ import pytest
 
 from fomm_tf.driving import CroppedVideo, plan_crops
 from fomm_tf.errors import InputError
-from fomm_tf.media import VideoReader, VideoWriter, probe_video
+from fomm_tf.video import VideoReader, VideoWriter, probe_video
 
 skimage_data = pytest.importorskip("skimage.data")
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fomm_tf.faces import FaceBox
-from fomm_tf.media import VideoReader, probe_video, read_image, write_image
+from fomm_tf.media import read_image, write_image
 from fomm_tf.photo import (
     Crop,
     PasteBack,
@@ -18,6 +18,7 @@ from fomm_tf.photo import (
     scale_to_max_size,
     whole_crop,
 )
+from fomm_tf.video import VideoReader, probe_video
 
 skimage_data = pytest.importorskip("skimage.data")
 

@@ -14,18 +14,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fomm_tf
-from fomm_tf import cli, media
+from fomm_tf import cli, media, video
 from fomm_tf.data import pipeline
 from fomm_tf.data.synthetic import render_video
 from fomm_tf.dense_motion import inverse_2x2
 from fomm_tf.layers.warp import grid_sample
-from fomm_tf.media import VideoReader, VideoWriter, probe_video, write_image
+from fomm_tf.media import write_image
 from fomm_tf.motion import (
     MotionOptions,
     movement_scale,
     movement_scale_rule,
     relative_jacobian,
 )
+from fomm_tf.video import VideoReader, VideoWriter, probe_video
 
 K = 10  # tiny-64
 EXTREMES = [math.nan, math.inf, -math.inf, 1e30, -1e30, 0.0, 50.0, -50.0, 1e-30]
@@ -339,13 +340,13 @@ def test_find_best_frame_decodes_the_driver_twice_not_three_times(
     with VideoWriter(tmp_path / "drv.mp4", fps=10) as w:
         w.write(render_video(9, 64, seed=2))
     decodes = []
-    original = media._FfmpegDecoder.frames
+    original = video._FfmpegDecoder.frames
 
     def counting(self):
         decodes.append(1)
         return original(self)
 
-    monkeypatch.setattr(media._FfmpegDecoder, "frames", counting)
+    monkeypatch.setattr(video._FfmpegDecoder, "frames", counting)
     rc = cli.main(
         ["animate", "--config", "tiny-64", "--random-weights", "--find-best-frame",
          "--source", str(tmp_path / "src.png"), "--driving", str(tmp_path / "drv.mp4"),

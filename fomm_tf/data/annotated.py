@@ -35,7 +35,8 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
-from ..media import VideoWriter, atomic_dir, write_image
+from ..media import atomic_dir, write_image
+from ..video import VideoWriter
 from . import textures
 
 __all__ = [

@@ -36,7 +36,8 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import InputError
-from ..media import IMAGE_SUFFIXES, VideoReader, fit_frame, list_frame_files, read_image
+from ..media import IMAGE_SUFFIXES, fit_frame, list_frame_files, read_image
+from ..video import VideoReader
 from .annotated import SIDECAR_SUFFIX  # ground-truth files beside videos, not videos
 
 log = logging.getLogger(__name__)

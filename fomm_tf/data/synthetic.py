@@ -23,7 +23,8 @@ import cv2
 import numpy as np
 
 from fomm_tf.errors import InputError
-from fomm_tf.media import VideoWriter, write_image
+from fomm_tf.media import write_image
+from fomm_tf.video import VideoWriter
 
 __all__ = ["KINDS", "LAYOUTS", "render_video", "write_dataset"]
 
