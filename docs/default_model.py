@@ -6,8 +6,9 @@ The whole recipe, step by step (``make default-model`` runs ``data`` and ``train
     # the comparison, side by side, one core each (stopped at 1750 and 500 steps):
     python docs/default_model.py train --features pixels --cores 1 --max-steps 1750 &
     python docs/default_model.py train --features vgg19  --cores 0 --max-steps 500
-    # the shipped run goes on from its checkpoint on both cores:
-    python docs/default_model.py train --features pixels --max-steps STEPS
+    # the shipped run goes on from its checkpoint on both cores, to the config's 6 epochs
+    # (7500 steps; learning rate ÷10 at 5000 and 6250):
+    python docs/default_model.py train --features pixels
     python docs/default_model.py card --run runs/face128-pixels --other runs/face128-vgg19
 
 ``train`` is ``fomm train`` with the flags below; rerun it to resume exactly where it stopped
@@ -372,7 +373,7 @@ def main() -> int:
     t = sub.add_parser("train", help="fomm train with the card's flags (resumes)")
     t.add_argument("--features", choices=("pixels", "vgg19"), default="pixels")
     t.add_argument("--log-dir", help="default: runs/face128-FEATURES")
-    t.add_argument("--max-steps", type=int, help="default: the config's 12 epochs")
+    t.add_argument("--max-steps", type=int, help="default: the config's 6 epochs (7500 steps)")
     t.add_argument("--cores", help="pin to these CPU cores, e.g. 0 (default: all)")
     c = sub.add_parser("card", help="evaluate, write the weights, figures and MODEL_CARD.md")
     c.add_argument("--run", required=True, help="the run to ship")
