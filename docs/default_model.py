@@ -198,10 +198,10 @@ def cmd_card(args) -> int:
     started = time.perf_counter()
     main = evaluate(models, list_videos(heldout), detector)
     eval_seconds = time.perf_counter() - started
-    write_image(out / "contact_sheet.png", contact_sheet(main.visuals))
+    write_image(out / "contact_sheet.jpg", contact_sheet(main.visuals))
     write_image(out / "l1_per_frame.png", l1_plot(main.per_frame_l1))
     cross = cross_identity_eval(models, CROSS_SEED, CROSS_PAIRS, CROSS_FRAMES, detector, True)
-    write_image(out / "cross_identity.png", cross_sheet(cross["clips"][:4], cross["results"][:4]))
+    write_image(out / "cross_identity.jpg", cross_sheet(cross["clips"][:4], cross["results"][:4]))
 
     # 2. learning curves (held-out L1 of the training's own evaluations) by step and by time
     names = {"run": run.name, "other": other.name if other else ""}
@@ -217,17 +217,23 @@ def cmd_card(args) -> int:
                 values,
                 None,
             )
+    losses = {}
+    for tag in ("loss/perceptual", "loss/equivariance_value", "loss/equivariance_jacobian"):
+        rows = scalars["run"].get(tag, [])
+        if len(rows) > 10:
+            values = np.array([r[1] for r in rows])
+            smooth = np.convolve(values, np.ones(10) / 10, mode="valid")
+            losses[tag.split("/")[1]] = (np.array([r[0] for r in rows])[9:], smooth, None)
     if by_step:
-        write_image(
-            out / "learning_curve.png",
-            np.concatenate(
-                [
-                    line_plot(by_step, "test-split L1 during training", "step"),
-                    line_plot(by_time, "test-split L1 during training", "minutes of training"),
-                ],
-                axis=1,
-            ),
-        )
+        panels = [
+            line_plot(by_step, "test-split L1 during training", "step"),
+            line_plot(by_time, "test-split L1 during training", "minutes of training"),
+        ]
+        if losses:
+            panels.append(
+                line_plot(losses, f"{run.name}: training losses (mean of 10 logs)", "step")
+            )
+        write_image(out / "learning_curve.png", np.concatenate(panels, axis=1))
 
     # 3. the other perceptual features at equal steps and at equal training time
     compare = []
@@ -318,7 +324,9 @@ def model_card(card: dict, run: Path, other: Path | None) -> str:
         "--test-videos 12 --frames 32 --size 128 --seed 2`, then "
         "`fomm evaluate --data data/face128-heldout`.",
         "",
-        "![contact sheet](contact_sheet.png)",
+        "![contact sheet](contact_sheet.jpg)",
+        "",
+        "![L1 per frame](l1_per_frame.png)",
         "",
         f"## Cross-identity animation ({c['pairs']} pairs, seed {CROSS_SEED}, "
         f"{CROSS_FRAMES} frames each)",
@@ -332,7 +340,7 @@ def model_card(card: dict, run: Path, other: Path | None) -> str:
         "",
         "Top row of each pair: source, driving frames; bottom row: the animation.",
         "",
-        "![cross identity](cross_identity.png)",
+        "![cross identity](cross_identity.jpg)",
         "",
     ]
     if card["comparison"]:
