@@ -218,12 +218,16 @@ def cmd_card(args) -> int:
                 None,
             )
     losses = {}
-    for tag in ("loss/perceptual", "loss/equivariance_value", "loss/equivariance_jacobian"):
+    for tag, short in (
+        ("loss/perceptual", "perceptual"),
+        ("loss/equivariance_value", "eq. value"),
+        ("loss/equivariance_jacobian", "eq. jacobian"),
+    ):
         rows = scalars["run"].get(tag, [])
         if len(rows) > 10:
             values = np.array([r[1] for r in rows])
             smooth = np.convolve(values, np.ones(10) / 10, mode="valid")
-            losses[tag.split("/")[1]] = (np.array([r[0] for r in rows])[9:], smooth, None)
+            losses[short] = (np.array([r[0] for r in rows])[9:], smooth, None)
     if by_step:
         panels = [
             line_plot(by_step, "test-split L1 during training", "step"),

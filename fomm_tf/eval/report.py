@@ -155,6 +155,9 @@ def line_plot(
         colour = colour or palette[i % len(palette)]
         pts = np.array([at(a, b) for a, b in zip(x, y)], np.int32)
         cv2.polylines(img, [pts], False, colour, 2, cv2.LINE_AA)
+        if len(pts) <= 20:  # few points: mark each (a single one draws no line)
+            for p in pts:
+                cv2.circle(img, (int(p[0]), int(p[1])), 4, colour, -1, cv2.LINE_AA)
         ly = top + 20 + 20 * i
         cv2.line(img, (left + pw + 10, ly), (left + pw + 30, ly), colour, 2)
         cv2.putText(img, name, (left + pw + 35, ly + 4), cv2.FONT_HERSHEY_PLAIN, 1, (0, 0, 0), 1)
