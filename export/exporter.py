@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from fomm_tf.errors import InputError
+from fomm_tf.media import atomic_dir
 from fomm_tf.models import Models
 from fomm_tf.motion import MotionOptions
 
@@ -136,16 +135,6 @@ def check_floors(quant: str, figures: dict[str, Any]) -> list[str]:
     return failures
 
 
-def _replace_dir(tmp: Path, out_dir: Path) -> None:
-    if out_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-        os.replace(out_dir, old / out_dir.name)
-        os.replace(tmp, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out_dir)
-
-
 def _check_target(out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(f"{out_dir}: exists and is not a directory")
@@ -195,8 +184,7 @@ def export_models(
     validation_clips = list(validation_clips) if held_out else list(clips)
     feeds = calibration_feeds(clips, keras_reference(models, clips)) if quant == "int8" else {}
     refs = keras_reference(models, validation_clips)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir) as tmp:  # out_dir is replaced only when everything passed
         files = {}
         for name, graph in graphs.items():
             t0 = time.perf_counter()
@@ -225,9 +213,5 @@ def export_models(
         write_contract(tmp, contract)
         if failures and enforce_floors:
             raise InputError(f"{quant} export below its accuracy floor: {'; '.join(failures)}")
-        _replace_dir(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     log.info("exported %s to %s in %.1f s", quant, out_dir, time.perf_counter() - start)
     return contract

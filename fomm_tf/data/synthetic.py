@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from fomm_tf.errors import InputError
-from fomm_tf.media import write_image
+from fomm_tf.media import atomic_dir, write_image
 from fomm_tf.video import VideoWriter
 
 __all__ = ["KINDS", "LAYOUTS", "render_video", "write_dataset"]
@@ -269,16 +267,11 @@ def render_video(
 
 def _write_frames_folder(dest: Path, video: np.ndarray) -> None:
     """Write ``dest/0000.png ...`` via a temporary folder, replacing any previous ``dest``."""
-    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.tmp-"))
-    try:
+    if dest.exists() and not dest.is_dir():
+        dest.unlink()
+    with atomic_dir(dest) as tmp:
         for k, frame in enumerate(video):
             write_image(tmp / f"{k:04d}.png", frame)
-        if dest.exists():
-            shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
-        os.replace(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def write_dataset(
