@@ -37,29 +37,12 @@ def add_demo_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=float, default=25.0, help="frame rate of the videos (default 25)")
 
 
-def score(truth: np.ndarray, result: np.ndarray, source: np.ndarray, detector) -> dict:
-    """L1 and AKD of the animation and of copy-source against the ground truth."""
-    from .eval.metrics import MetricSums
-
-    det_truth = detector.detect(truth)
-    copy = np.ascontiguousarray(np.broadcast_to(source, truth.shape))
-    det_copy = detector.detect(source[None]).take(np.zeros(len(truth), int))
-    rows = {}
-    for name, video, det in (
-        ("animation", result, detector.detect(result)),
-        ("copy source", copy, det_copy),
-    ):
-        sums = MetricSums()
-        sums.add(truth, video, det_truth, det)
-        rows[name] = sums.result()
-    return rows
-
-
 def run_demo(args) -> int:
     from .bundled import resolve_model
     from .errors import InputError
-    from .eval.cross import animate_clip, cross_clip
+    from .eval.cross import animate_clip, cross_clip, score_clip
     from .eval.detectors import SyntheticDetector
+    from .eval.metrics import MetricSums
     from .media import to_uint8, write_image
     from .models import load_models
     from .video import VideoWriter
@@ -90,7 +73,9 @@ def run_demo(args) -> int:
         with VideoWriter(out / name, fps=args.fps) as writer:
             writer.write(to_uint8(panels))
 
-    rows = score(clip.truth, result, clip.source, SyntheticDetector("face"))
+    sums = {"model": MetricSums(), "copy_source": MetricSums()}
+    score_clip(sums, clip, result, SyntheticDetector("face"))
+    rows = {"animation": sums["model"].result(), "copy source": sums["copy_source"].result()}
     print(
         f"demo: identity {clip.source_id} animated by identity {clip.driver_id}'s clip "
         f"({args.frames} frames at {size}x{size}), scored against the renderer's ground truth:",

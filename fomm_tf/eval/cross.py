@@ -15,7 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CrossClip", "animate_clip", "cross_clip", "cross_identity_eval", "cross_sheet"]
+__all__ = [
+    "CrossClip",
+    "animate_clip",
+    "cross_clip",
+    "cross_identity_eval",
+    "cross_sheet",
+    "score_clip",
+]
 
 
 @dataclass
@@ -48,6 +55,16 @@ def animate_clip(models, source: np.ndarray, driving: np.ndarray, batch_size: in
     return np.concatenate(list(animator.animate(source, driving)))
 
 
+def score_clip(sums: dict, clip: CrossClip, result: np.ndarray, detector) -> None:
+    """Add one animation and its copy-source baseline to ``sums`` (``{"model",
+    "copy_source"}`` of :class:`~fomm_tf.eval.metrics.MetricSums`), scored against the truth."""
+    det_truth = detector.detect(clip.truth)
+    copy = np.ascontiguousarray(np.broadcast_to(clip.source, clip.truth.shape))
+    det_copy = detector.detect(clip.source[None]).take(np.zeros(len(clip.truth), int))
+    sums["model"].add(clip.truth, result, det_truth, detector.detect(result))
+    sums["copy_source"].add(clip.truth, copy, det_truth, det_copy)
+
+
 def cross_identity_eval(
     models, seed: int, num_pairs: int, frames: int, detector, progress: bool = False
 ) -> dict:
@@ -67,11 +84,7 @@ def cross_identity_eval(
         base = seed * 100_000 + 2 * i
         clip = cross_clip(size, frames, base + 1, base + 2)
         result = animate_clip(models, clip.source, clip.driving)
-        det_truth = detector.detect(clip.truth)
-        copy = np.broadcast_to(clip.source, clip.truth.shape)
-        det_copy = detector.detect(clip.source[None]).take(np.zeros(frames, int))
-        sums["model"].add(clip.truth, result, det_truth, detector.detect(result))
-        sums["copy_source"].add(clip.truth, np.ascontiguousarray(copy), det_truth, det_copy)
+        score_clip(sums, clip, result, detector)
         clips.append(clip)
         results.append(result)
     report = {k: v.result() for k, v in sums.items()}
