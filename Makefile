@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: setup demo test lint format bench bench-export bench-train bench-official bench-guards \
+	bench-decode \
 	bench-paste \
 	photo-sheet clean android-test android-jars android-assets
 
@@ -76,6 +77,9 @@ OFFICIAL ?=
 bench-official: $(STAMP)
 	$(PY) -m pip install -q -e '.[test,eval,dev]'
 	$(PY) benchmarks/bench_official.py --official "$(OFFICIAL)"
+
+bench-decode: $(STAMP)
+	$(PY) benchmarks/bench_decode.py
 
 bench-guards: $(STAMP)
 	$(PY) benchmarks/bench_guards.py

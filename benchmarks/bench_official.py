@@ -331,17 +331,10 @@ def main() -> int:
     def ratio(a, b, field):
         return float(np.median([x[field] / y[field] for x, y in zip(rows[a], rows[b])]))
 
-    import platform
+    sys.path.insert(0, str(ROOT))
+    from fomm_tf.timing import cpu_name
 
-    cpu = platform.processor() or "CPU"
-    try:
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_name()
     print(
         f"fomm-tf vs official ({time.strftime('%Y-%m-%d')}, {cpu}, {os.cpu_count()} cores; "
         f"median of {args.rounds} interleaved rounds, {args.repeat} timed repeats each)"

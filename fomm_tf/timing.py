@@ -13,6 +13,20 @@ from typing import Any
 import numpy as np
 
 
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), for the header of a benchmark's table."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "CPU"
+
+
 def median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
     """Median wall time of ``fn()`` in milliseconds after ``warmup`` untimed calls."""
     for _ in range(warmup):
