@@ -59,13 +59,13 @@ def render_set(kind: str, first_id: int, identities: int, per_identity: int, see
                 ids.append(i)
     # negatives: frames where no one is there (the background alone, a blur too strong to
     # show parts, flat noise): every landmark hidden, no identity (-1)
-    from ..data.annotated import _background
+    from ..data.drawing import background
 
     names = len(lms[0])
     for k in range(len(frames) * NEGATIVE_PERCENT // 100):
         kind_of = k % 3
         if kind_of == 0:
-            f = _background(np.random.default_rng([seed, first_id, k]), net.INPUT_SIZE)
+            f = background(np.random.default_rng([seed, first_id, k]), net.INPUT_SIZE)
         elif kind_of == 1:
             f = cv2.GaussianBlur(frames[int(rng.integers(len(frames)))], (0, 0), rng.uniform(6, 12))
         else:
