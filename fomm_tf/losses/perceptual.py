@@ -308,7 +308,8 @@ class PerceptualLoss:
             # Trailing zero weights need no features at all.
             while n > 0 and self.weights[n - 1] == 0:
                 n -= 1
-            if n < len(self.weights) and any(self.weights[n:]):
+            # (pixel features have one level by design: nothing is skipped there)
+            if n < len(self.weights) and any(self.weights[n:]) and vgg.kind != "pixels":
                 log.info(
                     "perceptual loss: at scale %g (%dx%d) VGG19 slices %s are skipped "
                     "(input too small to pool)",
