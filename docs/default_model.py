@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -140,16 +139,6 @@ def evaluate_checkpoint(path: str, heldout: Path, progress=True) -> dict:
     return evaluate(models, list_videos(heldout), SyntheticDetector("face"), progress=progress)
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def _row(name: str, m: dict) -> str:
     def f(v, d=4):
         return "n/a" if v is None else f"{v:.{d}f}"
@@ -165,6 +154,7 @@ def cmd_card(args) -> int:
 
     out = Path(args.out)
 
+    from fomm_tf import timing
     from fomm_tf.eval.cross import cross_identity_eval, cross_sheet
     from fomm_tf.eval.detectors import SyntheticDetector
     from fomm_tf.eval.report import contact_sheet, l1_plot, line_plot
@@ -271,7 +261,7 @@ def cmd_card(args) -> int:
         "train_flags": TRAIN_FLAGS,
         "cross_identity": cross["report"],
         "comparison": [{"run": n, "step": s, "hours": h, "metrics": m} for n, s, h, m in compare],
-        "hardware": f"{cpu_name()}, {os.cpu_count()} cores",
+        "hardware": f"{timing.cpu_name()}, {os.cpu_count()} cores",
         "first_phase_steps": args.first_phase_steps,
         "weights_bytes": weights.stat().st_size,
         "eval_seconds": eval_seconds,
