@@ -331,12 +331,10 @@ def main() -> int:
     def ratio(a, b, field):
         return float(np.median([x[field] / y[field] for x, y in zip(rows[a], rows[b])]))
 
-    sys.path.insert(0, str(ROOT))
     from fomm_tf.timing import cpu_name
 
-    cpu = cpu_name()
     print(
-        f"fomm-tf vs official ({time.strftime('%Y-%m-%d')}, {cpu}, {os.cpu_count()} cores; "
+        f"fomm-tf vs official ({time.strftime('%Y-%m-%d')}, {cpu_name()}, {os.cpu_count()} cores; "
         f"median of {args.rounds} interleaved rounds, {args.repeat} timed repeats each)"
     )
     print(f"{'case':<34} {'official':>10} {'fomm-tf':>10} {'ratio':>7}")

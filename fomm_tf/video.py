@@ -77,6 +77,7 @@ class _FfmpegDecoder:
     def __init__(self, path: Path, filters: str | None = None) -> None:
         import av
 
+        self._av = av  # imported here: reading images and folders does not load FFmpeg
         self.path = path
         self.filters = filters
         try:
@@ -99,8 +100,7 @@ class _FfmpegDecoder:
         except BaseException:
             self.close()
             raise
-        self.rotation = float(self._first.rotation or 0)
-        self._upright = _rotation_filters(self.rotation)
+        self._upright = _rotation_filters(float(self._first.rotation or 0))
         self.width, self.height = self._first.width, self._first.height
         if len(self._upright) == 1:  # a quarter turn
             self.width, self.height = self.height, self.width
@@ -108,26 +108,18 @@ class _FfmpegDecoder:
     def _next_frame(self, count: int):
         try:
             return next(self._decoded, None)
-        except self._errors() as err:
+        except (self._av.error.FFmpegError, OSError) as err:
             raise InputError(
                 f"{self.path}: corrupt video, decoding failed after {count} frames "
                 f"({one_line(str(err))})"
             ) from None
 
-    @staticmethod
-    def _errors() -> tuple[type[BaseException], ...]:
-        import av
-
-        return (av.error.FFmpegError, OSError)
-
     def _graph(self):
         """FFmpeg's filter graph: the upright turn, then ``filters``; None when there is none."""
-        import av.filter
-
         chain = [*self._upright, *(self.filters.split(",") if self.filters else [])]
         if not chain:
             return None
-        graph = av.filter.Graph()
+        graph = self._av.filter.Graph()
         nodes = [graph.add_buffer(template=self._stream)]
         for item in chain + ["format=rgb24"]:  # scaled from full chroma, as ffmpeg -pix_fmt
             name, _, args = item.partition("=")
@@ -140,8 +132,6 @@ class _FfmpegDecoder:
 
     def frames(self) -> Generator[np.ndarray, None, None]:
         """Yield ``uint8`` ``(h, w, 3)`` frames; raise InputError if decoding fails midway."""
-        import av
-
         graph = self._graph()
         count = 0
         frame, self._first = self._first, None  # not kept alive: the decoder reuses its buffer
@@ -158,7 +148,7 @@ class _FfmpegDecoder:
                 graph.vpush(None)  # end of stream: the fps filter emits its last frames
                 yield from self._drain(graph)
             self._check_complete(count)
-        except av.error.FFmpegError as err:  # from the filters
+        except self._av.error.FFmpegError as err:  # from the filters
             raise InputError(f"{self.path}: corrupt video ({one_line(str(err))})") from None
         finally:
             self.close()
@@ -174,14 +164,11 @@ class _FfmpegDecoder:
                 f"ends at byte {size}, its index needs {needed}: truncated?)"
             )
 
-    @staticmethod
-    def _drain(graph) -> Generator[np.ndarray, None, None]:
-        import av
-
+    def _drain(self, graph) -> Generator[np.ndarray, None, None]:
         while True:
             try:
                 out = graph.vpull()
-            except (av.error.BlockingIOError, av.error.EOFError):
+            except (self._av.error.BlockingIOError, self._av.error.EOFError):
                 return
             yield out.to_ndarray(format="rgb24")
 
