@@ -84,44 +84,6 @@ def cmd_train(args) -> int:
 # the card
 
 
-def read_scalars(run: Path) -> dict:
-    """``{tag: [(step, value, wall_time)]}`` from a run's TensorBoard event files."""
-    import tensorflow as tf
-
-    out: dict = {}
-    for f in sorted((run / "tensorboard").glob("events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(str(f)):
-            for v in event.summary.value:
-                if v.metadata.plugin_data.plugin_name != "scalars":
-                    continue
-                value = float(tf.make_ndarray(v.tensor))
-                out.setdefault(v.tag, []).append((event.step, value, event.wall_time))
-    for tag in out:  # a resumed run rewrites steps after its last checkpoint: keep the newest
-        latest = {}
-        for step, value, wall in sorted(out[tag], key=lambda r: r[2]):
-            latest[step] = (step, value, wall)
-        out[tag] = sorted(latest.values())
-    return out
-
-
-def training_hours(scalars: dict) -> list[tuple[int, float]]:
-    """``(step, hours of training)`` at each logged step; pauses between sessions removed.
-
-    The wall-clock time between consecutive loss summaries (every ``--log-every`` steps),
-    summed; a gap over 10 minutes (the run was stopped and resumed later) is left out.
-    """
-    rows = scalars.get("loss/perceptual", [])
-    out, hours, prev = [], 0.0, None
-    for step, _, wall in rows:
-        if prev is not None:
-            gap = wall - prev[1]
-            if gap < 600:
-                hours += gap / 3600
-        out.append((step, hours))
-        prev = (step, wall)
-    return out
-
-
 def checkpoints(run: Path) -> dict[int, str]:
     import tensorflow as tf
 
@@ -162,6 +124,7 @@ def cmd_card(args) -> int:
     from fomm_tf.media import write_image
     from fomm_tf.models import load_models, save_weights
     from fomm_tf.training import models_from_checkpoint
+    from fomm_tf.training.summaries import read_scalars, training_hours
 
     run, other = Path(args.run), Path(args.other) if args.other else None
     heldout = Path(args.root) / "face128-heldout"

@@ -271,9 +271,12 @@ def run_animate(args) -> int:
     from .animate import Animator
     from .audio import video_with_audio
     from .errors import InputError
+    from .layers.precision import check_precision
     from .media import read_image, to_uint8
     from .photo import PasteBack, prepare_source
 
+    if args.backend == "keras":
+        check_precision(args.precision)
     picture = read_image(args.source)
     prepared = prepare_source(  # before the networks load: no face is a quick error
         picture,

@@ -277,10 +277,8 @@ def add_evaluate_arguments(parser) -> None:
 
 def _load_models(args) -> Models:
     from .bundled import resolve_model
-    from .layers.precision import check_precision
     from .models import load_models
 
-    check_precision(args.precision)
     config, checkpoint = resolve_model(args.config, args.checkpoint)
     return load_models(
         checkpoint, config, align_corners=args.align_corners, precision=args.precision
@@ -293,7 +291,9 @@ def run_evaluate(args) -> int:
     import sys
 
     from .eval.detectors import make_detector
+    from .layers.precision import check_precision
 
+    check_precision(args.precision)
     for name in ("num_videos", "max_frames"):
         value = getattr(args, name)
         if value is not None and value < 1:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 
@@ -65,3 +67,41 @@ def image_grid(batch: dict, visuals: dict, rows: int = 4) -> np.ndarray:
             cells.append(np.repeat(occ[..., None], 3, axis=-1))
         out.append(np.concatenate(cells, axis=1))
     return np.concatenate(out, axis=0).astype(np.float32)
+
+
+def read_scalars(run: str | Path) -> dict:
+    """``{tag: [(step, value, wall_time)]}`` from a run's (``LOG_DIR``) TensorBoard event files."""
+    import tensorflow as tf
+
+    out: dict = {}
+    for f in sorted((Path(run) / "tensorboard").glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(f)):
+            for v in event.summary.value:
+                if v.metadata.plugin_data.plugin_name != "scalars":
+                    continue
+                value = float(tf.make_ndarray(v.tensor))
+                out.setdefault(v.tag, []).append((event.step, value, event.wall_time))
+    for tag in out:  # a resumed run rewrites steps after its last checkpoint: keep the newest
+        latest = {}
+        for step, value, wall in sorted(out[tag], key=lambda r: r[2]):
+            latest[step] = (step, value, wall)
+        out[tag] = sorted(latest.values())
+    return out
+
+
+def training_hours(scalars: dict) -> list[tuple[int, float]]:
+    """``(step, hours of training)`` at each logged step; pauses between sessions removed.
+
+    The wall-clock time between consecutive loss summaries (every ``--log-every`` steps),
+    summed; a gap over 10 minutes (the run was stopped and resumed later) is left out.
+    """
+    rows = scalars.get("loss/perceptual", [])
+    out, hours, prev = [], 0.0, None
+    for step, _, wall in rows:
+        if prev is not None:
+            gap = wall - prev[1]
+            if gap < 600:
+                hours += gap / 3600
+        out.append((step, hours))
+        prev = (step, wall)
+    return out
