@@ -183,14 +183,14 @@ def official_train(official: str, case: str, batch: int, repeat: int) -> dict:
 # our side (TensorFlow)
 
 
-def ours_frame(checkpoint: str, repeat: int, cached: bool) -> dict:
+def ours_frame(checkpoint: str, repeat: int, cached: bool, precision: str = "float32") -> dict:
     import numpy as np
     import tensorflow as tf
 
     from fomm_tf.animate import KerasBackend
     from fomm_tf.models import load_models
 
-    models = load_models(checkpoint, "vox-256")
+    models = load_models(checkpoint, "vox-256", precision=precision)
     rng = np.random.default_rng(0)
     source = rng.random((1, 256, 256, 3), np.float32)
     driving = rng.random((1, 256, 256, 3), np.float32)
@@ -213,7 +213,9 @@ def ours_frame(checkpoint: str, repeat: int, cached: bool) -> dict:
     return {"ms": 1000 * float(np.median(times[1:])), "peak_rss_mb": _peak_rss_mb()}
 
 
-def ours_train(checkpoint: str, case: str, batch: int, repeat: int) -> dict:
+def ours_train(
+    checkpoint: str, case: str, batch: int, repeat: int, precision: str = "float32"
+) -> dict:
     import numpy as np
     import tensorflow as tf
 
@@ -225,7 +227,12 @@ def ours_train(checkpoint: str, case: str, batch: int, repeat: int) -> dict:
     raw = _config(config, SMALL_SCALES if case == "small" else None)
     cfg = config_from_dict(raw, name=config)
     opts = TrainOptions(
-        config=config, data=None, log_dir="", vgg19_weights="random", batch_size=batch
+        config=config,
+        data=None,
+        log_dir="",
+        vgg19_weights="random",
+        batch_size=batch,
+        precision=precision,
     )
     trainer = Trainer(cfg, make_strategy(), opts, steps_per_epoch=10**6)
     official = load_official(checkpoint, cfg)
@@ -264,15 +271,16 @@ def _one(spec: list[str]) -> dict:
     if kind == "checkpoint":
         official_checkpoint(side, rest[0], rest[1])
         return {}
+    precision = "bfloat16" if side.endswith("-bf16") else "float32"
     if kind == "frame":
         if side == "official":
             return official_frame(rest[0], int(rest[1]))
-        return ours_frame(rest[0], int(rest[1]), cached=side == "ours-cached")
+        return ours_frame(rest[0], int(rest[1]), side.startswith("ours-cached"), precision)
     if kind == "train":
         case, batch, repeat, path = rest[0], int(rest[1]), int(rest[2]), rest[3]
         if side == "official":
             return official_train(path, case, batch, repeat)
-        return ours_train(path, case, batch, repeat)
+        return ours_train(path, case, batch, repeat, precision)
     raise ValueError(spec)
 
 
@@ -283,6 +291,11 @@ def main() -> int:
     parser.add_argument("--official", help="checkout of AliaksandrSiarohin/first-order-model")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--repeat", type=int, default=5, help="timed repeats per case")
+    parser.add_argument(
+        "--no-bf16",
+        action="store_true",
+        help="skip the bfloat16 rows (default: measured where the CPU has AVX512_BF16/AMX)",
+    )
     parser.add_argument("--one", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -301,6 +314,13 @@ def main() -> int:
     except ImportError:
         print("bench_official: torch is missing: pip install -e '.[dev]'", file=sys.stderr)
         return 2
+    from fomm_tf.layers.precision import missing_hardware
+
+    missing = missing_hardware("bfloat16")
+    bf16 = not args.no_bf16 and missing is None
+    if missing and not args.no_bf16:
+        print(f"bench_official: no bfloat16 rows: {missing}", file=sys.stderr)
+    ours_sides = ["ours", "ours-bf16"] if bf16 else ["ours"]
     rows: dict[str, list] = {}
     with tempfile.TemporaryDirectory(prefix="bench-official-") as tmp:
         ckpt = {c: f"{tmp}/{c}.pth.tar" for c in ("vox-256", "tiny-64")}
@@ -310,16 +330,20 @@ def main() -> int:
         for _ in range(args.rounds):
             add = lambda key, value: rows.setdefault(key, []).append(value)  # noqa: E731
             add("frame/official", _run(["--one", "frame", "official", official, r]))
-            add("frame/ours-cached", _run(["--one", "frame", "ours-cached", ckpt["vox-256"], r]))
-            add("frame/ours", _run(["--one", "frame", "ours", ckpt["vox-256"], r]))
+            for ours in ours_sides:
+                cached = ours.replace("ours", "ours-cached")
+                add(f"frame/{cached}", _run(["--one", "frame", cached, ckpt["vox-256"], r]))
+                add(f"frame/{ours}", _run(["--one", "frame", ours, ckpt["vox-256"], r]))
             for case, (config, batch) in TRAIN_CASES.items():
-                for side, path in (("official", official), ("ours", ckpt[config])):
+                sides = [("official", official)] + [(o, ckpt[config]) for o in ours_sides]
+                for side, path in sides:
                     add(
                         f"train/{case}/{side}",
                         _run(["--one", "train", side, case, str(batch), r, path]),
                     )
             for b in MEMORY_BATCHES:
-                for side, path in (("official", official), ("ours", ckpt["tiny-64"])):
+                sides = [("official", official)] + [(o, ckpt["tiny-64"]) for o in ours_sides]
+                for side, path in sides:
                     add(
                         f"mem/{b}/{side}",
                         _run(["--one", "train", side, "small", str(b), "2", path]),
@@ -337,32 +361,41 @@ def main() -> int:
         f"fomm-tf vs official ({time.strftime('%Y-%m-%d')}, {cpu_name()}, {os.cpu_count()} cores; "
         f"median of {args.rounds} interleaved rounds, {args.repeat} timed repeats each)"
     )
-    print(f"{'case':<34} {'official':>10} {'fomm-tf':>10} {'ratio':>7}")
-    for name, key in (
-        ("frame vox-256 b1, source cached", "ours-cached"),
-        ("frame vox-256 b1, uncached", "ours"),
-    ):
-        print(
-            f"{name:<34} {med('frame/official', 'ms'):>8.1f}ms {med(f'frame/{key}', 'ms'):>8.1f}ms "
-            f"{ratio(f'frame/{key}', 'frame/official', 'ms'):>6.2f}x"
-        )
-    for case, (_, batch) in TRAIN_CASES.items():
-        print(
-            f"{f'train step {case} b{batch}':<34} {med(f'train/{case}/official', 's'):>9.3f}s "
-            f"{med(f'train/{case}/ours', 's'):>9.3f}s "
-            f"{ratio(f'train/{case}/ours', f'train/{case}/official', 's'):>6.2f}x"
-        )
+    print(f"{'case':<44} {'official':>10} {'fomm-tf':>10} {'ratio':>7}")
+    for ours in ours_sides:
+        label = " bfloat16" if ours.endswith("-bf16") else ""
+        cached = ours.replace("ours", "ours-cached")
+        for name, key in (
+            (f"frame vox-256 b1, source cached{label}", cached),
+            (f"frame vox-256 b1, uncached{label}", ours),
+        ):
+            print(
+                f"{name:<44} {med('frame/official', 'ms'):>8.1f}ms "
+                f"{med(f'frame/{key}', 'ms'):>8.1f}ms "
+                f"{ratio(f'frame/{key}', 'frame/official', 'ms'):>6.2f}x"
+            )
+    for ours in ours_sides:
+        label = " bfloat16" if ours.endswith("-bf16") else ""
+        for case, (_, batch) in TRAIN_CASES.items():
+            print(
+                f"{f'train step {case} b{batch}{label}':<44} "
+                f"{med(f'train/{case}/official', 's'):>9.3f}s "
+                f"{med(f'train/{case}/{ours}', 's'):>9.3f}s "
+                f"{ratio(f'train/{case}/{ours}', f'train/{case}/official', 's'):>6.2f}x"
+            )
     lo, hi = MEMORY_BATCHES
     grow = {
         side: (med(f"mem/{hi}/{side}", "peak_rss_mb") - med(f"mem/{lo}/{side}", "peak_rss_mb"))
         / (hi - lo)
-        for side in ("official", "ours")
+        for side in ("official", *ours_sides)
     }
-    print(
-        f"{'peak RSS per extra batch item (small)':<34} {grow['official']:>8.0f}MB "
-        f"{grow['ours']:>8.0f}MB {grow['ours'] / grow['official']:>6.2f}x"
-    )
-    for side in ("official", "ours"):
+    for ours in ours_sides:
+        label = " bfloat16" if ours.endswith("-bf16") else ""
+        print(
+            f"{f'peak RSS per extra batch item (small){label}':<44} {grow['official']:>8.0f}MB "
+            f"{grow[ours]:>8.0f}MB {grow[ours] / grow['official']:>6.2f}x"
+        )
+    for side in ("official", *ours_sides):
         print(
             f"  peak RSS {side}: vox-256 train {med(f'train/vox-256/{side}', 'peak_rss_mb'):.0f} MB, "
             f"small b{lo} {med(f'mem/{lo}/{side}', 'peak_rss_mb'):.0f} MB, "

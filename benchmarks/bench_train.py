@@ -16,6 +16,7 @@ there), not constants typed in here. Usage::
 
     python benchmarks/bench_train.py [--steps 7] [--cases small,small-gan,vox-256]
         [--layouts mp4,gif,frames,strip] [--loop-steps 40] [--rounds 3]
+        [--precisions float32,bfloat16]
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ LOOP_CASE = "small"  # the loop runs tiny-64 at batch 4, as the in-memory "small
 LOOP_TARGET = 1.15
 
 
-def run_case(name: str, steps: int) -> dict:
+def run_case(name: str, steps: int, precision: str = "float32") -> dict:
     import numpy as np
     import tensorflow as tf
 
@@ -64,6 +65,7 @@ def run_case(name: str, steps: int) -> dict:
         vgg19_weights="random",
         batch_size=batch,
         progress=False,
+        precision=precision,
     )
     trainer = Trainer(cfg, strategy, opts, steps_per_epoch=10**6)
     h, w = cfg.image_size
@@ -88,6 +90,7 @@ def run_case(name: str, steps: int) -> dict:
     step, matmul = float(np.median(times)), float(np.median(matmuls))
     return {
         "case": name,
+        "precision": precision,
         "config": config_name,
         "batch": batch,
         "first_step_s": first,
@@ -103,9 +106,9 @@ def _env() -> dict:
     return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
 
 
-def step_case(name: str, steps: int) -> dict:
+def step_case(name: str, steps: int, precision: str = "float32") -> dict:
     proc = subprocess.run(
-        [sys.executable, __file__, "--one", name, "--steps", str(steps)],
+        [sys.executable, __file__, "--one", name, "--steps", str(steps), "--precision", precision],
         capture_output=True,
         text=True,
         env=_env(),
@@ -126,11 +129,12 @@ def write_layout(root: Path, layout: str) -> Path:
 LOOP_LINE = re.compile(r"loop time: ([0-9.]+) s/step")
 
 
-def loop_case(data: Path, log_dir: Path, steps: int) -> float:
+def loop_case(data: Path, log_dir: Path, steps: int, precision: str = "float32") -> float:
     """``fomm train`` for ``steps`` steps from scratch; its own loop time per step."""
     config, batch, _ = CASES[LOOP_CASE]
     cmd = [
         *(sys.executable, "-m", "fomm_tf.cli", "train", "--config", config),
+        *("--precision", precision),
         *("--data", str(data), "--log-dir", str(log_dir), "--max-steps", str(steps)),
         *("--vgg19-weights", "random", "--batch-size", str(batch), "--no-progress"),
     ]
@@ -154,21 +158,38 @@ def main() -> int:
     )
     parser.add_argument("--loop-steps", type=int, default=40, help="steps of each `fomm train` run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved loop rounds")
+    parser.add_argument(
+        "--precisions",
+        default=None,
+        help="comma-separated --precision values (default: float32, and bfloat16 where the "
+        "CPU has AVX512_BF16/AMX)",
+    )
+    parser.add_argument("--precision", default="float32", help=argparse.SUPPRESS)
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_case(args.one, args.steps)))
+        print(json.dumps(run_case(args.one, args.steps, args.precision)))
         return 0
-    rows = [step_case(name, args.steps) for name in filter(None, args.cases.split(","))]
+    if args.precisions is None:
+        from fomm_tf.layers.precision import missing_hardware
+
+        precisions = ["float32"] + (["bfloat16"] if missing_hardware("bfloat16") is None else [])
+    else:
+        precisions = list(filter(None, args.precisions.split(",")))
+    rows = [
+        step_case(name, args.steps, p)
+        for name in filter(None, args.cases.split(","))
+        for p in precisions
+    ]
     if rows:
         print(
-            f"{'case':<10} {'batch':>5} {'s/step':>8} {'frames/s':>9} {'matmul s':>9} "
-            f"{'matmuls':>8} {'peak RSS':>9} {'1st step':>9}"
+            f"{'case':<10} {'precision':>9} {'batch':>5} {'s/step':>8} {'frames/s':>9} "
+            f"{'matmul s':>9} {'matmuls':>8} {'peak RSS':>9} {'1st step':>9}"
         )
         for r in rows:
             print(
-                f"{r['case']:<10} {r['batch']:>5} {r['step_s']:>8.3f} {r['frames_per_s']:>9.2f} "
-                f"{r['matmul_s']:>9.4f} {r['matmuls']:>8.1f} "
+                f"{r['case']:<10} {r['precision']:>9} {r['batch']:>5} {r['step_s']:>8.3f} "
+                f"{r['frames_per_s']:>9.2f} {r['matmul_s']:>9.4f} {r['matmuls']:>8.1f} "
                 f"{r['peak_rss_gb']:>7.2f}GB {r['first_step_s']:>8.1f}s"
             )
     layouts = list(filter(None, args.layouts.split(",")))
@@ -177,25 +198,27 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
         tmp = Path(tmp)
         data = {layout: write_layout(tmp / "data", layout) for layout in layouts}
-        memory, loops = [], {layout: [] for layout in layouts}
+        memory = {p: [] for p in precisions}
+        loops = {(p, layout): [] for p in precisions for layout in layouts}
         for r in range(args.rounds):
-            memory.append(step_case(LOOP_CASE, args.steps)["step_s"])
-            for layout in layouts:
-                loops[layout].append(
-                    loop_case(data[layout], tmp / f"log-{layout}-{r}", args.loop_steps)
-                )
+            for p in precisions:
+                memory[p].append(step_case(LOOP_CASE, args.steps, p)["step_s"])
+                for layout in layouts:
+                    log_dir = tmp / f"log-{p}-{layout}-{r}"
+                    loops[p, layout].append(loop_case(data[layout], log_dir, args.loop_steps, p))
     config, batch, _ = CASES[LOOP_CASE]
     print(
         f"\nfomm train loop vs in-memory step ({config}, batch {batch}, {args.loop_steps} steps "
         f"per run, median of {args.rounds} interleaved rounds; target <= {LOOP_TARGET}x)"
     )
-    print(f"{'layout':<8} {'loop s/step':>12} {'memory s/step':>14} {'ratio':>7}")
-    for layout in layouts:
-        ratios = np.array(loops[layout]) / np.array(memory)
-        print(
-            f"{layout:<8} {np.median(loops[layout]):>12.3f} {np.median(memory):>14.3f} "
-            f"{np.median(ratios):>6.2f}x"
-        )
+    print(f"{'layout':<8} {'precision':>9} {'loop s/step':>12} {'memory s/step':>14} {'ratio':>7}")
+    for p in precisions:
+        for layout in layouts:
+            ratios = np.array(loops[p, layout]) / np.array(memory[p])
+            print(
+                f"{layout:<8} {p:>9} {np.median(loops[p, layout]):>12.3f} "
+                f"{np.median(memory[p]):>14.3f} {np.median(ratios):>6.2f}x"
+            )
     return 0
 
 
