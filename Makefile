@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: setup demo test lint format bench bench-export bench-train bench-official bench-guards \
-	bench-decode \
+	bench-decode bench-gpu precision-curves \
 	bench-paste \
 	photo-sheet clean android-test android-jars android-assets
 
@@ -77,6 +77,16 @@ OFFICIAL ?=
 bench-official: $(STAMP)
 	$(PY) -m pip install -q -e '.[test,eval,dev]'
 	$(PY) benchmarks/bench_official.py --official "$(OFFICIAL)"
+
+# One GPU (fails with one line without): training images/s in float32/float16/bfloat16, with
+# and without XLA, at vox-256 and face-128, and one animated frame; about 5 minutes.
+bench-gpu: $(STAMP)
+	$(PY) -m benchmarks.bench_gpu
+
+# float32 vs bfloat16 held-out L1 curves (tiny-64, 2000 steps, three runs; about an hour on
+# two cores): docs/precision_curves.png
+precision-curves: $(STAMP)
+	$(PY) -m benchmarks.precision_curves --out docs
 
 bench-decode: $(STAMP)
 	$(PY) benchmarks/bench_decode.py
