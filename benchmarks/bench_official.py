@@ -63,6 +63,27 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _reset_peak_rss() -> None:
+    """Start a new peak-RSS window (Linux: VmHWM reset through /proc/self/clear_refs), so the
+    steps' own peak shows even where importing the framework peaked higher."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def _window_peak_rss_mb() -> float:
+    """Peak RSS since :func:`_reset_peak_rss` (VmHWM), else the process's peak."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return _peak_rss_mb()
+
+
 # ------------------------------------------------------------------------------------------
 # the official side (torch)
 
@@ -168,6 +189,7 @@ def official_train(official: str, case: str, batch: int, repeat: int) -> dict:
     rng = np.random.default_rng(0)
     x = {k: torch.tensor(rng.random((batch, 3, h, h), np.float32)) for k in ("source", "driving")}
     times = []
+    _reset_peak_rss()
     for _ in range(repeat + 1):
         t = time.perf_counter()
         losses, _ = full(x)
@@ -176,7 +198,11 @@ def official_train(official: str, case: str, batch: int, repeat: int) -> dict:
         opt_g.step(), opt_g.zero_grad(), opt_k.step(), opt_k.zero_grad()
         float(loss)
         times.append(time.perf_counter() - t)
-    return {"s": float(np.median(times[1:])), "peak_rss_mb": _peak_rss_mb()}
+    return {
+        "s": float(np.median(times[1:])),
+        "peak_rss_mb": _peak_rss_mb(),
+        "step_peak_rss_mb": _window_peak_rss_mb(),
+    }
 
 
 # ------------------------------------------------------------------------------------------
@@ -245,11 +271,16 @@ def ours_train(
     rng = np.random.default_rng(0)
     data = {k: tf.constant(rng.random((batch, h, h, 3), np.float32)) for k in ("source", "driving")}
     times = []
+    _reset_peak_rss()
     for _ in range(repeat + 1):
         t = time.perf_counter()
         float(trainer.train_step(data)[0]["perceptual"])
         times.append(time.perf_counter() - t)
-    return {"s": float(np.median(times[1:])), "peak_rss_mb": _peak_rss_mb()}
+    return {
+        "s": float(np.median(times[1:])),
+        "peak_rss_mb": _peak_rss_mb(),
+        "step_peak_rss_mb": _window_peak_rss_mb(),
+    }
 
 
 # ------------------------------------------------------------------------------------------
@@ -296,8 +327,15 @@ def main() -> int:
         action="store_true",
         help="skip the bfloat16 rows (default: measured where the CPU has AVX512_BF16/AMX)",
     )
+    parser.add_argument(
+        "--parts",
+        default="frame,train,mem",
+        help="comma-separated parts to measure: frame, train, mem (default: all)",
+    )
+    parser.add_argument("--json", help="also write every measurement to this JSON file")
     parser.add_argument("--one", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    parts = set(filter(None, args.parts.split(",")))
     if args.one:
         print(json.dumps(_one(args.one)))
         return 0
@@ -329,19 +367,20 @@ def main() -> int:
         r = str(args.repeat)
         for _ in range(args.rounds):
             add = lambda key, value: rows.setdefault(key, []).append(value)  # noqa: E731
-            add("frame/official", _run(["--one", "frame", "official", official, r]))
-            for ours in ours_sides:
+            if "frame" in parts:
+                add("frame/official", _run(["--one", "frame", "official", official, r]))
+            for ours in ours_sides if "frame" in parts else []:
                 cached = ours.replace("ours", "ours-cached")
                 add(f"frame/{cached}", _run(["--one", "frame", cached, ckpt["vox-256"], r]))
                 add(f"frame/{ours}", _run(["--one", "frame", ours, ckpt["vox-256"], r]))
-            for case, (config, batch) in TRAIN_CASES.items():
+            for case, (config, batch) in TRAIN_CASES.items() if "train" in parts else []:
                 sides = [("official", official)] + [(o, ckpt[config]) for o in ours_sides]
                 for side, path in sides:
                     add(
                         f"train/{case}/{side}",
                         _run(["--one", "train", side, case, str(batch), r, path]),
                     )
-            for b in MEMORY_BATCHES:
+            for b in MEMORY_BATCHES if "mem" in parts else []:
                 sides = [("official", official)] + [(o, ckpt["tiny-64"]) for o in ours_sides]
                 for side, path in sides:
                     add(
@@ -362,7 +401,9 @@ def main() -> int:
         f"median of {args.rounds} interleaved rounds, {args.repeat} timed repeats each)"
     )
     print(f"{'case':<44} {'official':>10} {'fomm-tf':>10} {'ratio':>7}")
-    for ours in ours_sides:
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    for ours in ours_sides if "frame" in parts else []:
         label = " bfloat16" if ours.endswith("-bf16") else ""
         cached = ours.replace("ours", "ours-cached")
         for name, key in (
@@ -374,7 +415,7 @@ def main() -> int:
                 f"{med(f'frame/{key}', 'ms'):>8.1f}ms "
                 f"{ratio(f'frame/{key}', 'frame/official', 'ms'):>6.2f}x"
             )
-    for ours in ours_sides:
+    for ours in ours_sides if "train" in parts else []:
         label = " bfloat16" if ours.endswith("-bf16") else ""
         for case, (_, batch) in TRAIN_CASES.items():
             print(
@@ -383,9 +424,14 @@ def main() -> int:
                 f"{med(f'train/{case}/{ours}', 's'):>9.3f}s "
                 f"{ratio(f'train/{case}/{ours}', f'train/{case}/official', 's'):>6.2f}x"
             )
+    if "mem" not in parts:
+        return 0
     lo, hi = MEMORY_BATCHES
-    grow = {
-        side: (med(f"mem/{hi}/{side}", "peak_rss_mb") - med(f"mem/{lo}/{side}", "peak_rss_mb"))
+    grow = {  # the training steps' own peak (VmHWM window), batch hi vs lo
+        side: (
+            med(f"mem/{hi}/{side}", "step_peak_rss_mb")
+            - med(f"mem/{lo}/{side}", "step_peak_rss_mb")
+        )
         / (hi - lo)
         for side in ("official", *ours_sides)
     }
@@ -393,13 +439,20 @@ def main() -> int:
         label = " bfloat16" if ours.endswith("-bf16") else ""
         print(
             f"{f'peak RSS per extra batch item (small){label}':<44} {grow['official']:>8.0f}MB "
-            f"{grow[ours]:>8.0f}MB {grow[ours] / grow['official']:>6.2f}x"
+            f"{grow[ours]:>8.1f}MB "
+            + (f"{grow[ours] / grow['official']:>6.2f}x" if grow["official"] > 0 else "   n/a")
         )
     for side in ("official", *ours_sides):
+        vox = (
+            f"vox-256 train {med(f'train/vox-256/{side}', 'peak_rss_mb'):.0f} MB, "
+            if "train" in parts
+            else ""
+        )
         print(
-            f"  peak RSS {side}: vox-256 train {med(f'train/vox-256/{side}', 'peak_rss_mb'):.0f} MB, "
-            f"small b{lo} {med(f'mem/{lo}/{side}', 'peak_rss_mb'):.0f} MB, "
-            f"small b{hi} {med(f'mem/{hi}/{side}', 'peak_rss_mb'):.0f} MB"
+            f"  peak RSS {side}: {vox}small b{lo} {med(f'mem/{lo}/{side}', 'peak_rss_mb'):.0f} MB, "
+            f"small b{hi} {med(f'mem/{hi}/{side}', 'peak_rss_mb'):.0f} MB; the steps' own peak "
+            f"b{lo} {med(f'mem/{lo}/{side}', 'step_peak_rss_mb'):.0f} MB, "
+            f"b{hi} {med(f'mem/{hi}/{side}', 'step_peak_rss_mb'):.0f} MB"
         )
     return 0
 
