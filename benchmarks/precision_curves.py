@@ -102,8 +102,9 @@ def report(runs: Path, out: Path) -> int:
         print(f"precision_curves: no evaluations under {runs}", file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
+    short = {n: n.replace("float32", "fp32").replace("bfloat16", "bf16") for n in curves}
     series = {
-        name: (np.array(sorted(c)), np.array([c[s] for s in sorted(c)]), None)
+        short[name]: (np.array(sorted(c)), np.array([c[s] for s in sorted(c)]), None)
         for name, c in curves.items()
     }
     img = line_plot(series, "held-out reconstruction L1 (tiny-64, 64x64, batch 4)", "step")

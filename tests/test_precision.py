@@ -102,10 +102,15 @@ def test_train_flags_resolve_precision():
 def test_bfloat16_trainer_keeps_float32_weights_and_islands():
     import tensorflow as tf
 
-    from fomm_tf.config import load_config
+    import copy
+
+    from fomm_tf.config import config_from_dict, load_config
     from fomm_tf.training import Trainer, TrainOptions, make_strategy
 
-    cfg = load_config("tiny-64")
+    raw = copy.deepcopy(load_config("tiny-64").raw)  # with the discriminator, keypoints fed
+    raw["train_params"]["loss_weights"]["generator_gan"] = 1
+    raw["model_params"]["discriminator_params"]["use_kp"] = True
+    cfg = config_from_dict(raw, name="tiny-64-adv")
     opts = TrainOptions(
         config="tiny-64", data=None, log_dir="", vgg19_weights="random", precision="bfloat16"
     )
@@ -117,7 +122,9 @@ def test_bfloat16_trainer_keeps_float32_weights_and_islands():
     assert kp.kp.dtype_policy.name == "float32" and kp.jacobian.dtype_policy.name == "float32"
     x = tf.random.uniform((2, 64, 64, 3), seed=1)
     losses, _ = trainer.train_step({"source": x, "driving": x[::-1]})
+    assert {"perceptual", "gen_gan", "feature_matching", "disc_gan"} <= set(losses)
     assert all(np.isfinite(float(v)) for v in losses.values())
+    assert {v.dtype for v in trainer.discriminator.weights} == {"float32"}
     assert keras_policy_restored()
 
 
@@ -239,3 +246,24 @@ def test_bfloat16_animation_of_the_bundled_model():
     args = (weights, config, clip[0], list(clip))
     ours, ref = _animate(*args, "bfloat16"), _animate(*args, "float32")
     assert min(_psnr(a, b) for a, b in zip(ours, ref)) >= 35.0  # measured 54.5 dB (worst frame)
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [({"avx512f", "avx512_bf16"}, "bfloat16"), ({"avx512f", "avx2"}, "float32")],
+    ids=["bf16-cpu", "old-cpu"],
+)
+def test_fomm_train_defaults_to_bfloat16_where_the_cpu_has_it(flags, expected, monkeypatch, caplog):
+    import argparse
+    import logging
+
+    from fomm_tf.training import add_train_arguments, options_from_args
+
+    monkeypatch.setattr(precision, "cpu_info", lambda *a: ("Test CPU", flags))
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    with caplog.at_level(logging.INFO):
+        opts = options_from_args(parser.parse_args(["--config", "tiny-64", "--log-dir", "x"]))
+    assert opts.precision == expected
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("precision:")]
+    assert len(lines) == 1 and lines[0].startswith(f"precision: {expected} ("), lines

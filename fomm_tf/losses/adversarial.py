@@ -134,6 +134,9 @@ class Discriminator(keras.Model):
         kp_variance=0.01,
         **kwargs,
     ):
+        # Images and keypoints stay float32 under mixed precision (the keypoint heatmaps are
+        # computed in float32); the convolutions cast their inputs.
+        kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         self.use_kp, self.kp_variance = bool(use_kp), float(kp_variance)
         self.convs, self.norms = [], []
@@ -147,7 +150,7 @@ class Discriminator(keras.Model):
         out = image
         if self.use_kp:
             heat = kp_to_gaussian(kp_xy, image.shape[1], image.shape[2], self.kp_variance)
-            out = tf.concat([out, tf.cast(heat, out.dtype)], axis=-1)
+            out = tf.concat([out, tf.cast(heat, out.dtype)], axis=-1)  # float32
         features = []
         last = len(self.convs) - 1
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
@@ -193,6 +196,9 @@ class MultiScaleDiscriminator(keras.Model):
             if k in ("block_expansion", "num_blocks", "max_features", "sn", "use_kp", "kp_variance")
         }
         kwargs.pop("estimate_jacobian", None)
+        # Images and keypoints stay float32 under mixed precision (the keypoint heatmaps are
+        # computed in float32); the convolutions cast their inputs.
+        kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         # The official ModuleDict keys: str(scale) of the YAML value with "." → "-".
         self.torch_keys = [str(s).replace(".", "-") for s in scales]

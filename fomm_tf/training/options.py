@@ -176,9 +176,22 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
     return TrainOptions(**values)
 
 
-DEFAULT_PRECISION_HELP = "float32"
+DEFAULT_PRECISION_HELP = (
+    "bfloat16 on a CPU with AVX512_BF16 or AMX-BF16 and no GPU (the same held-out L1 per "
+    "step as float32, 1.3-1.5x the steps per hour; docs/training.md), float32 elsewhere"
+)
 
 
 def default_precision() -> tuple[str, str]:
-    """``fomm train``'s precision when none is asked for, and why."""
-    return "float32", "the default"
+    """``fomm train``'s precision when none is asked for, and why (measured: bfloat16 trains
+    to float32's held-out L1 step for step, within seed-to-seed noise, and runs 1.3-1.5x
+    more steps an hour on CPUs that have bfloat16 units; on GPUs nothing is measured yet)."""
+    import tensorflow as tf
+
+    from ..layers.precision import missing_hardware
+
+    if tf.config.list_physical_devices("GPU"):
+        return "float32", "a GPU: float32 unless asked"
+    if missing_hardware("bfloat16") is None:
+        return "bfloat16", "this CPU has bfloat16 units (AVX512_BF16/AMX)"
+    return "float32", "this CPU has no bfloat16 units"
