@@ -100,9 +100,9 @@ def test_train_flags_resolve_precision():
 
 @needs_bf16
 def test_bfloat16_trainer_keeps_float32_weights_and_islands():
-    import tensorflow as tf
-
     import copy
+
+    import tensorflow as tf
 
     from fomm_tf.config import config_from_dict, load_config
     from fomm_tf.training import Trainer, TrainOptions, make_strategy
