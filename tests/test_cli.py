@@ -294,6 +294,12 @@ def test_train_evaluate_animate_chain_through_the_cli(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     assert "strategy: MirroredStrategy, replicas: 1" in res.stderr
+    from fomm_tf.layers.precision import missing_hardware
+
+    # The precision fomm train picked, said in one line (bfloat16 where the CPU has it).
+    picked = "bfloat16" if missing_hardware("bfloat16") is None else "float32"
+    said = [ln for ln in res.stderr.splitlines() if "precision: " in ln]
+    assert len(said) == 1 and f"precision: {picked} (" in said[0], said
     weights = log_dir / "export" / "fomm.weights.h5"
     assert weights.is_file()
     res = fomm(

@@ -253,17 +253,18 @@ def test_bfloat16_animation_of_the_bundled_model():
     [({"avx512f", "avx512_bf16"}, "bfloat16"), ({"avx512f", "avx2"}, "float32")],
     ids=["bf16-cpu", "old-cpu"],
 )
-def test_fomm_train_defaults_to_bfloat16_where_the_cpu_has_it(flags, expected, monkeypatch, caplog):
+def test_fomm_train_defaults_to_bfloat16_where_the_cpu_has_it(flags, expected, monkeypatch):
     import argparse
-    import logging
 
     from fomm_tf.training import add_train_arguments, options_from_args
 
     monkeypatch.setattr(precision, "cpu_info", lambda *a: ("Test CPU", flags))
     parser = argparse.ArgumentParser()
     add_train_arguments(parser)
-    with caplog.at_level(logging.INFO):
-        opts = options_from_args(parser.parse_args(["--config", "tiny-64", "--log-dir", "x"]))
+    opts = options_from_args(parser.parse_args(["--config", "tiny-64", "--log-dir", "x"]))
     assert opts.precision == expected
-    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("precision:")]
-    assert len(lines) == 1 and lines[0].startswith(f"precision: {expected} ("), lines
+    assert "bfloat16 units" in opts.precision_why  # said at start-up (checked through the CLI)
+    asked = options_from_args(
+        parser.parse_args(["--config", "tiny-64", "--log-dir", "x", "--precision", "float32"])
+    )
+    assert asked.precision == "float32" and asked.precision_why is None

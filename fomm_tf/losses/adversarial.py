@@ -147,8 +147,9 @@ class Discriminator(keras.Model):
         self.conv = SpectralConv2D(1, 1, sn, name="conv")
 
     def call(self, image, kp_xy=None, training=False):
-        out = image
+        out = tf.cast(image, float_dtype())
         if self.use_kp:
+            kp_xy = tf.cast(kp_xy, float_dtype())
             heat = kp_to_gaussian(kp_xy, image.shape[1], image.shape[2], self.kp_variance)
             out = tf.concat([out, tf.cast(heat, out.dtype)], axis=-1)  # float32
         features = []

@@ -157,6 +157,12 @@ def train(options: TrainOptions, keep_alive: list | None = None) -> dict:
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         name = "MultiWorkerMirroredStrategy"
     log.info("strategy: %s, replicas: %d", name, strategy.num_replicas_in_sync)
+    if options.precision_why:
+        log.info(
+            "precision: %s (%s; --precision to choose)", options.precision, options.precision_why
+        )
+    elif options.precision:
+        log.info("precision: %s", options.precision)
     if strategy.num_replicas_in_sync > 1:
         log.info(
             "batch norm: %s",

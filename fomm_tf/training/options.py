@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from dataclasses import dataclass
 
 from ..errors import InputError
 from ..layers.precision import PRECISIONS
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,6 +28,7 @@ class TrainOptions:
     batch_size: int | None = None
     precision: str | None = None  # float32 | bfloat16 | float16; None: Keras's current policy
     mixed_precision: bool = False  # the older spelling of precision="float16"
+    precision_why: str | None = None  # why this precision, when fomm train chose it
     xla: bool = False
     cpu_replicas: int = 0
     sync_batch_norm: bool = True
@@ -163,14 +161,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def options_from_args(args: argparse.Namespace) -> TrainOptions:
     """The options of parsed ``fomm train`` flags; ``--precision`` left out is resolved by
-    :func:`default_precision` (and said in one log line)."""
+    :func:`default_precision` (which ``train`` says in its start-up lines)."""
     names = TrainOptions.__dataclass_fields__
     values = {k: v for k, v in vars(args).items() if k in names}
     if values.get("mixed_precision") and values.get("precision") not in (None, "float16"):
         raise InputError(f"--mixed-precision contradicts --precision {values['precision']}")
     if values.get("precision") is None and not values.get("mixed_precision"):
-        values["precision"], why = default_precision()
-        log.info("precision: %s (%s; --precision to choose)", values["precision"], why)
+        values["precision"], values["precision_why"] = default_precision()
     elif values.get("precision") is None:
         values.pop("precision")
     return TrainOptions(**values)
