@@ -181,6 +181,28 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, dataset, mo
     assert tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints")).endswith("ckpt-2")
 
 
+def test_diverging_training_exits_3_through_the_command_line(tmp_path, dataset):
+    """A learning rate of 1e30 blows the weights up after step 1 (measured: every loss but
+    the GAN terms NaN at step 2); ``fomm train`` stops with exit status 3, one error line and
+    the step-1 checkpoint kept as the last good one."""
+    import tensorflow as tf
+
+    cfg = tiny_config(tmp_path / "cfg.yaml", gan=False)
+    raw = yaml.safe_load(cfg.read_text())
+    raw["train_params"].update(lr_generator=1e30, lr_kp_detector=1e30)
+    cfg.write_text(yaml.safe_dump(raw))
+    log_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "fomm_tf.cli", "train", *train_cmd(cfg, dataset, log_dir)[2:]]
+    cmd += ["--max-steps", "5", "--checkpoint-every", "1"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=_env())
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "non-finite loss at step 2 (perceptual=nan" in last, last
+    assert last.endswith(str(log_dir / "checkpoints" / "ckpt-1"))
+    assert "Traceback" not in proc.stderr
+    assert tf.train.latest_checkpoint(str(log_dir / "checkpoints")).endswith("ckpt-1")
+
+
 def test_two_replicas_train_a_step_with_finite_losses(tmp_path, dataset):
     cfg = tiny_config(tmp_path / "cfg.yaml")
     cmd = train_cmd(cfg, dataset, tmp_path / "run", "--max-steps", "1", "--cpu-replicas", "2")
