@@ -55,7 +55,6 @@ def test_synthetic_detector_heldout_error_is_below_its_floor(kind):
 
 @pytest.fixture(scope="module")
 def face_detector():
-    pytest.importorskip("dlib")
     from fomm_tf.eval.detectors import FaceDetector
 
     return FaceDetector()
