@@ -396,20 +396,49 @@ def test_random_weights_record_figures_without_enforcing_floors(
     assert json.loads((tmp_path / "out" / "model_contract.json").read_text())["validation"]
 
 
-def test_bench_json_reports_frame_time_in_matmul_units(exports, capsys):
+def test_bench_json_reports_frame_time_in_matmul_units(exports, capsys, monkeypatch):
+    """With the clock scripted (medians 3, 5 and 20 ms for the keypoint, prepare and generator
+    calls; a 2048² matmul of 8 ms): prepare minus the keypoints it runs is the encoder, a
+    frame is keypoints + generator, and the frame in matmul units is their ratio."""
+    from fomm_tf.export import bench
+
+    medians = iter([3.0, 5.0, 20.0])
+    called = []
+
+    def scripted(fn, repeats, warmup=1):
+        fn()  # the graph still runs
+        called.append(repeats)
+        return next(medians)
+
+    monkeypatch.setattr(bench, "_median_ms", scripted)
+    monkeypatch.setattr(bench, "matmul_2048_ms", lambda: 8.0)
     args = add_bench_arguments(argparse.ArgumentParser()).parse_args(
-        ["--backend", "tflite", "--model-dir", str(exports["int8"]), "--frames", "1", "--json"]
+        ["--backend", "tflite", "--model-dir", str(exports["int8"]), "--frames", "3", "--json"]
     )
     assert run_bench(args) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["ms_per_frame"] > 0 and result["matmul_2048_ms"] > 0
+    assert called == [3, 1, 3]
     graphs = result["graphs"]
-    assert result["ms_per_frame"] == pytest.approx(
-        graphs["kp_detector"]["ms"] + graphs["generator"]["ms"], abs=0.02
-    )
+    assert {k: g["ms"] for k, g in graphs.items()} == {
+        "kp_detector": 3.0,
+        "source_encoder": 2.0,
+        "generator": 20.0,
+    }
+    assert result["ms_per_frame"] == 23.0 and result["matmul_2048_ms"] == 8.0
+    assert result["matmul_units_per_frame"] == 2.875
     assert result["model_bytes"] == sum(
         (exports["int8"] / f"{g}.tflite").stat().st_size for g in GRAPHS
     )
+
+
+def test_median_ms_is_the_median_of_the_timed_calls(monkeypatch):
+    from fomm_tf import timing
+
+    ticks = iter([0.0, 0.004, 1.0, 1.001, 2.0, 2.010])  # calls of 4, 1 and 10 ms
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: next(ticks))
+    calls = []
+    assert timing.median_ms(lambda: calls.append(1), 3, warmup=2) == pytest.approx(4.0)
+    assert len(calls) == 5
 
 
 def test_bench_tflite_without_model_dir_is_an_input_error():
