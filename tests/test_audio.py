@@ -124,3 +124,90 @@ def test_a_failing_animation_leaves_no_file(tmp_path):
         w.write(np.zeros((2, 64, 64, 3), np.float32))
         raise RuntimeError("boom")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["talk.mp4"]
+
+
+RATE = 44100
+
+
+def pcm(path) -> np.ndarray:
+    """The first audio stream decoded to mono float32 samples at 44.1 kHz (ffmpeg honours
+    the MP4 edit list, so AAC's priming samples are not counted)."""
+    res = subprocess.run(
+        [FFMPEG, "-hide_banner", "-loglevel", "error", "-i", str(path), "-map", "0:a:0",
+         "-ac", "1", "-ar", str(RATE), "-f", "f32le", "-"],
+        capture_output=True,
+        check=True,
+    )  # fmt: skip
+    return np.frombuffer(res.stdout, np.float32)
+
+
+def stream_starts(path) -> dict[str, float]:
+    """Start time (s) of the first video and audio streams, from the container."""
+    import av
+
+    with av.open(str(path)) as container:
+        return {
+            kind: float(streams[0].start_time * streams[0].time_base)
+            for kind, streams in (
+                ("video", container.streams.video),
+                ("audio", container.streams.audio),
+            )
+            if streams
+        }
+
+
+def chirp_driver(path, seconds=3.0, fps=15):
+    """A driver whose sound is silent for 0.4 s, then a rising chirp (no two instants alike)."""
+    sound = "if(lt(t\\,0.4)\\,0\\,0.5*sin(2*PI*(300+400*t)*t))"
+    ffmpeg(
+        "-f", "lavfi", "-i", f"testsrc=size=64x64:rate={fps}:duration={seconds}",
+        "-f", "lavfi", "-i", f"aevalsrc={sound}:s={RATE}:d={seconds}",
+        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "192k", path,
+    )  # fmt: skip
+    return path
+
+
+def animate(driver, out, *flags):
+    """``fomm animate`` (tiny-64, random weights) of a synthetic face by ``driver``."""
+    from fomm_tf import cli
+    from fomm_tf.media import write_image
+
+    source = out.with_suffix(".png")
+    write_image(source, render_video(1, 64, seed=4)[0])
+    return cli.main(
+        ["animate", "--config", "tiny-64", "--random-weights", "--source", str(source),
+         "--driving", str(driver), "--crop", "center", "--driving-crop", "center",
+         "-o", str(out), *flags]
+    )  # fmt: skip
+
+
+def test_fomm_animate_keeps_the_drivers_sound_from_its_first_instant(tmp_path):
+    driver = chirp_driver(tmp_path / "chirp.mp4")
+    out = tmp_path / "out.mp4"
+    assert animate(driver, out) == 0
+    starts = stream_starts(out)
+    # the sound starts with the first frame (within one AAC frame, 1024 samples = 23 ms)
+    assert abs(starts["audio"] - starts["video"]) <= 1024 / RATE, starts
+    got, ref = pcm(out), pcm(driver)
+    # the silence ends where the driver's does (0.4 s)
+    onset = np.argmax(np.abs(got) > 0.1) / RATE
+    assert abs(onset - 0.4) <= 0.005, onset  # measured: 0.40007 s
+    # and it is the driver's sound sample for sample: the cross-correlation peaks at lag 0
+    n = min(len(got), len(ref))
+    a, b = got[:n].astype(np.float64), ref[:n].astype(np.float64)
+    spectrum = np.fft.rfft(a, 2 * n) * np.conj(np.fft.rfft(b, 2 * n))
+    xcorr = np.fft.irfft(spectrum)
+    lag = int(np.argmax(xcorr))
+    lag = lag - 2 * n if lag > n else lag
+    corr = float(np.dot(a, b) / np.sqrt(np.dot(a, a) * np.dot(b, b)))
+    assert lag == 0, lag
+    assert corr >= 0.999, corr  # measured: 0.99999998 (decoded AAC encoded again at 160k)
+    assert abs(len(got) / RATE - 3.0) <= 1024 / RATE  # the whole 45 frames at 15 fps
+
+
+def test_fomm_animate_no_audio_writes_a_silent_video(tmp_path):
+    driver = chirp_driver(tmp_path / "chirp.mp4", seconds=1.0)
+    assert has_audio(driver)
+    assert animate(driver, tmp_path / "quiet.mp4", "--no-audio") == 0
+    assert not has_audio(tmp_path / "quiet.mp4")
+    assert durations(tmp_path / "quiet.mp4") == pytest.approx({"video": 1.0}, abs=1 / 15)

@@ -201,13 +201,27 @@ def test_demo_runs_end_to_end_on_the_bundled_model(tmp_path):
     for name, width in (("demo.mp4", 3 * 128), ("demo.gif", 3 * 128), ("demo-driving.mp4", 128)):
         frames, _, (h, w) = probe_video(Path(tmp_path) / name)
         assert frames == 6 and (w, h) == (width, 128), (name, frames, w, h)
-    rows = [
-        line.split()
+    rows = {
+        line.split()[0]: float(line.split()[-2])
         for line in res.stderr.splitlines()
         if line.strip().startswith(("animation", "copy"))
-    ]
-    assert len(rows) == 2
-    assert all(float(r[-2]) >= 0 for r in rows)  # L1 printed for both
+    }
+    assert set(rows) == {"animation", "copy"}
+    # The printed L1s are those of the animation and of the still source against the
+    # renderer's ground truth (identity 900001 moving as 900002 does), recomputed here.
+    from fomm_tf.bundled import resolve_model
+    from fomm_tf.data.annotated import render_annotated
+    from fomm_tf.eval.cross import animate_clip
+    from fomm_tf.models import load_models
+
+    truth = render_annotated(6, 128, identity=900001, clip=0, motion_identity=900002).frames
+    driving = render_annotated(6, 128, identity=900002, clip=0).frames
+    config, checkpoint = resolve_model(None, None, announce=False)
+    models = load_models(checkpoint, config)
+    result = animate_clip(models, truth[0], driving)
+    truth = truth.astype(np.float64)
+    assert rows["copy"] == pytest.approx(np.abs(truth - truth[:1]).mean(), abs=5e-5)
+    assert rows["animation"] == pytest.approx(np.abs(truth - result).mean(), abs=5e-5)
 
 
 def test_tflite_backend_reproduces_the_keras_animation(inputs, official_dir):
@@ -372,3 +386,96 @@ def test_every_flag_of_every_command_has_help():
                     f"{name} {a.option_strings or a.dest}" for a in sub._actions if not a.help
                 ]
     assert not missing
+
+
+# `fomm animate`'s motion flags against fomm_tf.motion: the keypoints each run hands the
+# generator are normalize_kp's with the flag's options, and its frames are the networks' output
+# for them (both videos through the same H.264 writer: identical frames encode identically).
+MOTION_FLAGS = {
+    "default": ([], (True, True, True)),
+    "absolute": (["--absolute"], (False, True, True)),
+    "no-relative-jacobian": (["--no-relative-jacobian"], (True, True, False)),
+    "no-adapt-scale": (["--no-adapt-scale"], (True, False, True)),
+}
+
+
+@pytest.fixture(scope="module")
+def motion_runs(tmp_path_factory, official_dir):
+    """A 64² source of another identity than the driver's and, per option set (relative,
+    adapt scale, relative Jacobian), the keypoints fomm_tf.motion gives and the video."""
+    from fomm_tf.media import read_image
+    from fomm_tf.models import load_models
+    from fomm_tf.motion import normalize_kp
+    from fomm_tf.video import VideoReader
+
+    root = tmp_path_factory.mktemp("motion")
+    write_image(root / "source.png", render_video(12, 64, seed=21)[11])
+    with VideoWriter(root / "driving.mp4", fps=15) as w:
+        w.write(render_video(11, 64, seed=6))
+    models = load_models(official_dir / "checkpoint.pth.tar", "tiny-64")
+    src = read_image(root / "source.png")[None]
+    with VideoReader(root / "driving.mp4") as reader:
+        frames = np.stack(list(reader))  # the frames the command reads
+    kp_s = {k: np.asarray(v) for k, v in models.kp_detector(src).items()}
+    kp_d = {k: np.asarray(v) for k, v in models.kp_detector(frames).items()}
+    kp_d0 = {k: v[:1] for k, v in kp_d.items()}
+    expected = {}
+    for name, (_, (relative, adapt, rel_jac)) in MOTION_FLAGS.items():
+        kp = normalize_kp(
+            kp_s,
+            kp_d,
+            kp_d0,
+            adapt_movement_scale=adapt,
+            use_relative_movement=relative,
+            use_relative_jacobian=rel_jac,
+        )
+        kp = {k: np.asarray(v) for k, v in kp.items()}
+        out = models.generator(src, kp_source=kp_s, kp_driving=kp)["prediction"]
+        with VideoWriter(root / f"expected-{name}.mp4", fps=15) as w:
+            w.write(np.asarray(out))
+        with VideoReader(root / f"expected-{name}.mp4") as reader:
+            expected[name] = (kp, np.stack(list(reader)))
+    return root, expected
+
+
+@pytest.mark.parametrize("name", list(MOTION_FLAGS))
+def test_animate_motion_flags_follow_the_motion_functions(
+    motion_runs, official_dir, monkeypatch, name
+):
+    from fomm_tf import cli
+    from fomm_tf.animate import KerasBackend
+    from fomm_tf.video import VideoReader
+
+    root, expected = motion_runs
+    fed = []
+    real_generate = KerasBackend.generate
+
+    def recording(self, kp_driving):
+        fed.append({k: np.array(v) for k, v in kp_driving.items()})
+        return real_generate(self, kp_driving)
+
+    monkeypatch.setattr(KerasBackend, "generate", recording)
+    out = root / f"cli-{name}.mp4"
+    rc = cli.main(
+        ["animate", "--config", "tiny-64", "--checkpoint", str(official_dir / "checkpoint.pth.tar"),
+         "--source", str(root / "source.png"), "--driving", str(root / "driving.mp4"),
+         "--crop", "center", "--driving-crop", "center", "--no-audio", "-o", str(out),
+         *MOTION_FLAGS[name][0]]
+    )  # fmt: skip
+    assert rc == 0
+    kp = {k: np.concatenate([f[k] for f in fed]) for k in fed[0]}
+    kp_gaps = {
+        other: max(float(np.abs(kp[k] - want[k]).max()) for k in kp)
+        for other, (want, _) in expected.items()
+    }
+    with VideoReader(out) as reader:
+        got = np.stack(list(reader))
+    frame_gaps = {other: float(np.abs(got - want).mean()) for other, (_, want) in expected.items()}
+    # Keypoints: measured ≤ 6e-7 from its own option set's (tf.function against eager round-off),
+    # ≥ 0.047 from every other's.
+    assert kp_gaps[name] <= 1e-5, kp_gaps
+    assert all(gap >= 1e-2 for other, gap in kp_gaps.items() if other != name), kp_gaps
+    # Frames, mean |difference| after H.264: measured ≤ 2.4e-4 from its own option set's video
+    # (0 for three of the four), ≥ 1.9e-3 from every other's.
+    assert frame_gaps[name] <= 6e-4, frame_gaps
+    assert all(gap >= 1.2e-3 for other, gap in frame_gaps.items() if other != name), frame_gaps

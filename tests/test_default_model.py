@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from fomm_tf.bundled import DEFAULT_DIR, default_model_paths
 
@@ -37,7 +36,8 @@ def test_the_bundled_model_ships_inside_the_package_and_is_small():
 
 
 def test_animate_without_checkpoint_uses_the_bundled_model_on_a_real_photo(tmp_path: Path):
-    skimage_data = pytest.importorskip("skimage.data")
+    from skimage import data as skimage_data
+
     from fomm_tf.data.photo_clips import photo_clip  # a real face (astronaut) moving, offline
     from fomm_tf.media import write_image
     from fomm_tf.video import VideoWriter, probe_video

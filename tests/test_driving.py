@@ -7,12 +7,11 @@ import cv2
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from skimage import data as skimage_data
 
 from fomm_tf.driving import CroppedVideo, plan_crops
 from fomm_tf.errors import InputError
 from fomm_tf.video import VideoReader, VideoWriter, probe_video
-
-skimage_data = pytest.importorskip("skimage.data")
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 # Face centre of skimage.data.astronaut() at 256x256 (hand-marked at 512: (228, 127)).

@@ -51,7 +51,6 @@ def test_synthetic_dataset_evaluates_into_a_full_report(tmp_path: Path, official
 
 
 def test_real_face_clip_with_the_face_detector(tmp_path: Path, official_dir):
-    pytest.importorskip("dlib")
     data = write_photo_dataset(tmp_path / "photo", 0, 1, 4, size=64, progress=False)
     res = _evaluate(data, tmp_path / "report", official_dir, "--detector", "face", "--json")
     assert res.returncode == 0, res.stderr

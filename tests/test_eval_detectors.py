@@ -9,10 +9,15 @@ import pytest
 from fomm_tf.data.annotated import BODY_LANDMARKS, FACE_LANDMARKS, renderer
 from fomm_tf.eval.metrics import MetricSums
 
-# Floors ≈ 1.3 × the errors measured on 576 held-out frames of 48 identities at 128²
-# (docs/evaluation.md, "Detectors"): face 2.30 px mean, visibility 96 %; body 4.97 px, 93 %.
-# On this test's 48 frames: face 2.41 px, 94 %; body 4.16 px, 94 %.
-FLOORS = {"face": (3.0, 0.92), "body": (6.5, 0.9)}
+# Landmark error floors ≈ 1.3 × the errors measured on 576 held-out frames of 48 identities
+# at 128² (docs/evaluation.md, "Detectors": face 2.30 px, body 4.97 px); on this test's 48 frames: face
+# 2.41 px, body 4.16 px. Visibility is judged per class, since most landmarks are visible
+# (906 of 960 face, 632 of 672 body): a detector calling every landmark visible would score
+# 94 % plain accuracy. Measured on this test's frames (deterministic: fixed renders and
+# weights), with the floors: face visible 859/906 = 0.948 (floor 0.92, 25 landmarks of
+# margin), hidden 42/54 = 0.78 (0.65, 7 of margin); body visible 618/632 = 0.978 (0.95, 17),
+# hidden 15/40 = 0.375 (0.25, 5).
+FLOORS = {"face": (3.0, 0.92, 0.65), "body": (6.5, 0.95, 0.25)}
 
 
 def heldout(kind):
@@ -38,9 +43,10 @@ def test_synthetic_detector_heldout_error_is_below_its_floor(kind):
     assert det.landmark_names == (FACE_LANDMARKS if kind == "face" else BODY_LANDMARKS)
     out = det.detect(frames)
     err = np.linalg.norm(out.landmarks - lms, axis=-1)[vis]
-    max_error, min_accuracy = FLOORS[kind]
+    max_error, min_visible, min_hidden = FLOORS[kind]
     assert err.mean() < max_error, err.mean()
-    assert (out.visible == vis).mean() > min_accuracy
+    assert (out.visible & vis).sum() / vis.sum() >= min_visible
+    assert (~out.visible & ~vis).sum() / (~vis).sum() >= min_hidden
     # identity: frames of one person are closer to each other than to other people
     d = np.linalg.norm(out.embedding[:, None] - out.embedding[None], axis=-1)
     same = (ids[:, None] == ids[None]) & ~np.eye(len(ids), dtype=bool)
@@ -55,7 +61,6 @@ def test_synthetic_detector_heldout_error_is_below_its_floor(kind):
 
 @pytest.fixture(scope="module")
 def face_detector():
-    pytest.importorskip("dlib")
     from fomm_tf.eval.detectors import FaceDetector
 
     return FaceDetector()

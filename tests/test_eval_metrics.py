@@ -108,13 +108,15 @@ def tiny_models():
 def test_evaluation_does_not_depend_on_the_batch_size(tiny_models, tmp_path):
     from fomm_tf.data.annotated import write_annotated_dataset
     from fomm_tf.evaluate import evaluate, list_videos
+    from fomm_tf.video import VideoReader
 
     root = write_annotated_dataset(tmp_path / "ds", 0, 2, 7, size=64, seed=2, progress=False)
     videos = list_videos(root)
-    reports = [
-        evaluate(tiny_models, videos, SpotDetector(), batch_size=b, progress=False).report
+    evaluations = [
+        evaluate(tiny_models, videos, SpotDetector(), batch_size=b, progress=False)
         for b in (1, 3, 8)
     ]
+    reports = [e.report for e in evaluations]
     for r in reports[1:]:
         assert r["videos"] == 2 and r["frames"] == 14 and r["detector"] == "spots"
         for method in ("model", "copy_source", "global_affine"):
@@ -124,5 +126,13 @@ def test_evaluation_does_not_depend_on_the_batch_size(tiny_models, tmp_path):
                 assert (got[key] is None) == (value is None)
                 if value is not None:
                     assert got[key] == pytest.approx(value, rel=1e-5, abs=1e-7), (method, key)
-    # copying the source reproduces frame 0 exactly
-    assert reports[0]["baselines"]["copy_source"]["l1"] > 0
+    # copying the source reproduces frame 0 exactly, and no later frame (the squares move)
+    copies = evaluations[0].per_frame_l1["copy_source"]
+    assert len(copies) == 2
+    for video, l1 in zip(videos, copies):
+        with VideoReader(video) as reader:
+            frames = np.stack(list(reader))
+        assert l1[0] == 0.0 and np.all(l1[1:] > 0), l1
+        np.testing.assert_allclose(l1, np.abs(frames - frames[:1]).mean(axis=(1, 2, 3)), rtol=1e-6)
+    mean_copy = float(np.mean(np.concatenate(copies)))
+    assert reports[0]["baselines"]["copy_source"]["l1"] == pytest.approx(mean_copy, rel=1e-6)

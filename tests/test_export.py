@@ -3,6 +3,8 @@ Keras model within its floor, and writes a contract that validates against its s
 
 import argparse
 import json
+import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -113,13 +115,30 @@ def test_every_graph_holds_builtin_ops_only(exports, quant):
         assert not {o for o in ops if o.startswith("Flex") or o in FORBIDDEN}, (name, ops)
 
 
+# What this test's exports reach (official-small at 64², the relative animation of the held-out
+# clip below, measured on the 2-core AVX-512 machine), and the bounds asserted. Each bound
+# leaves about 2× (int8, dynamic) to 10× (fp32) of headroom in error amplitude, far tighter
+# than the exporter's own floors (the "promised" table below), so a loss of accuracy shows
+# here long before it would stop an export.
+#   quant    frame PSNR dB (bound)   mean keypoint error (bound)
+#   fp32     141.4 (120)             1.85e-7 (2e-6)
+#   fp16      90.4 (80)              6.5e-5  (3e-4)
+#   dynamic   58.1 (52)              1.6e-3  (5e-3)
+#   int8      53.3 (47)              5.6e-3  (1.5e-2)
+MIN_PSNR_DB = {"fp32": 120.0, "fp16": 80.0, "dynamic": 52.0, "int8": 47.0}
+MAX_KP_ERROR = {"fp32": 2e-6, "fp16": 3e-4, "dynamic": 5e-3, "int8": 1.5e-2}
+# The floors the README promises an export must meet (it is refused below them).
+PROMISED_PSNR_FLOOR_DB = {"fp32": 60.0, "fp16": 45.0, "dynamic": 35.0, "int8": 30.0}
+PROMISED_KP_ERROR_FLOOR = {"int8": 0.02}
+
+
 @pytest.mark.parametrize("quant", QUANTS)
 def test_relative_animation_in_litert_matches_keras_within_floor(exports, models, clip, quant):
     kp_ref, ref = keras_animation(models, clip)
     kp, frames = tflite_animation(exports[quant], clip)
     assert frames.shape == ref.shape
-    assert psnr(frames, ref) >= exporter.PSNR_FLOOR_DB[quant]
-    assert np.abs(kp["value"] - kp_ref["value"]).mean() <= 0.01
+    assert psnr(frames, ref) >= MIN_PSNR_DB[quant]
+    assert np.abs(kp["value"] - kp_ref["value"]).mean() <= MAX_KP_ERROR[quant]
 
 
 @pytest.mark.parametrize("quant", QUANTS)
@@ -129,7 +148,11 @@ def test_contract_validates_against_schema_and_records_validation(exports, quant
     v = contract["validation"]
     assert contract["quant"] == quant
     assert v["floors_enforced"] and v["passed"]
-    assert v["psnr_db"] >= exporter.PSNR_FLOOR_DB[quant]
+    # The contract's figures are measured on the exporter's held-out validation clips
+    # (fp32 141.3, fp16 90.4, dynamic 58.1, int8 53.2 dB): the same bounds as above hold.
+    assert v["psnr_db"] >= MIN_PSNR_DB[quant]
+    assert v["psnr_floor_db"] == PROMISED_PSNR_FLOOR_DB[quant]
+    assert v["kp_error_floor"] == PROMISED_KP_ERROR_FLOOR.get(quant)
 
 
 def test_schema_rejects_a_contract_without_validation(exports):
@@ -330,6 +353,38 @@ def test_export_below_its_floor_fails_and_keeps_the_previous_export(
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
+def test_int8_export_with_keypoints_off_their_floor_is_refused(tmp_path, models, clip):
+    """Calibrated on black frames, the int8 keypoint detector is off by 0.26 on the face clip
+    (measured; frame PSNR 47.9 dB still passes its 30 dB floor): refused on the keypoint
+    floor alone (0.02), and the previous export stays."""
+    out = tmp_path / "out"
+    exporter.export_models(models, out, "int8", [clip], enforce_floors=True)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    black = np.zeros((4, 64, 64, 3), np.float32)
+    with pytest.raises(InputError, match="below its accuracy floor") as err:
+        exporter.export_models(
+            models, out, "int8", [black], enforce_floors=True, validation_clips=[clip]
+        )
+    assert re.search(r"keypoint error 0\.[1-9]\d* > 0\.02", str(err.value)), str(err.value)
+    assert "frame PSNR" not in str(err.value)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_contract_of_another_version_is_refused(exports, tmp_path):
+    model = tmp_path / "model"
+    shutil.copytree(exports["fp32"], model)
+    doc = json.loads((model / "model_contract.json").read_text())
+    assert doc["version"] == 2  # what the web page and the Android core read
+    for version in (1, 3, None):
+        doc["version"] = version
+        (model / "model_contract.json").write_text(json.dumps(doc))
+        with pytest.raises(InputError, match=f"contract version {version!r}.*export the model"):
+            read_contract(model)
+        with pytest.raises(InputError, match="contract version"):
+            TFLiteAnimator(model)
+
+
 def test_random_weights_record_figures_without_enforcing_floors(
     tmp_path, models, clip, monkeypatch
 ):
@@ -341,20 +396,49 @@ def test_random_weights_record_figures_without_enforcing_floors(
     assert json.loads((tmp_path / "out" / "model_contract.json").read_text())["validation"]
 
 
-def test_bench_json_reports_frame_time_in_matmul_units(exports, capsys):
+def test_bench_json_reports_frame_time_in_matmul_units(exports, capsys, monkeypatch):
+    """With the clock scripted (medians 3, 5 and 20 ms for the keypoint, prepare and generator
+    calls; a 2048² matmul of 8 ms): prepare minus the keypoints it runs is the encoder, a
+    frame is keypoints + generator, and the frame in matmul units is their ratio."""
+    from fomm_tf.export import bench
+
+    medians = iter([3.0, 5.0, 20.0])
+    called = []
+
+    def scripted(fn, repeats, warmup=1):
+        fn()  # the graph still runs
+        called.append(repeats)
+        return next(medians)
+
+    monkeypatch.setattr(bench, "_median_ms", scripted)
+    monkeypatch.setattr(bench, "matmul_2048_ms", lambda: 8.0)
     args = add_bench_arguments(argparse.ArgumentParser()).parse_args(
-        ["--backend", "tflite", "--model-dir", str(exports["int8"]), "--frames", "1", "--json"]
+        ["--backend", "tflite", "--model-dir", str(exports["int8"]), "--frames", "3", "--json"]
     )
     assert run_bench(args) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["ms_per_frame"] > 0 and result["matmul_2048_ms"] > 0
+    assert called == [3, 1, 3]
     graphs = result["graphs"]
-    assert result["ms_per_frame"] == pytest.approx(
-        graphs["kp_detector"]["ms"] + graphs["generator"]["ms"], abs=0.02
-    )
+    assert {k: g["ms"] for k, g in graphs.items()} == {
+        "kp_detector": 3.0,
+        "source_encoder": 2.0,
+        "generator": 20.0,
+    }
+    assert result["ms_per_frame"] == 23.0 and result["matmul_2048_ms"] == 8.0
+    assert result["matmul_units_per_frame"] == 2.875
     assert result["model_bytes"] == sum(
         (exports["int8"] / f"{g}.tflite").stat().st_size for g in GRAPHS
     )
+
+
+def test_median_ms_is_the_median_of_the_timed_calls(monkeypatch):
+    from fomm_tf import timing
+
+    ticks = iter([0.0, 0.004, 1.0, 1.001, 2.0, 2.010])  # calls of 4, 1 and 10 ms
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: next(ticks))
+    calls = []
+    assert timing.median_ms(lambda: calls.append(1), 3, warmup=2) == pytest.approx(4.0)
+    assert len(calls) == 5
 
 
 def test_bench_tflite_without_model_dir_is_an_input_error():

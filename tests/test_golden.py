@@ -12,9 +12,10 @@ import pytest
 from fomm_tf.errors import InputError
 from fomm_tf.export.cli import add_export_arguments, run_export
 from fomm_tf.export.golden import MOTION_OPTION_SETS, orient
-from fomm_tf.export.runtime import TFLiteAnimator
-from fomm_tf.media import fit_frame, read_image, to_uint8
-from fomm_tf.motion import DEGENERATE_AREA, hull_area, normalize_kp
+from fomm_tf.media import read_image
+
+# The motion rules, as the README and the contract state them (checked against motion.json).
+DEGENERATE_AREA, DEGENERATE_SPREAD, SINGULAR_DET = 1e-6, 1e-4, 1e-6
 
 
 def export_args(*argv: str) -> argparse.Namespace:
@@ -52,23 +53,108 @@ def image(entry: dict) -> np.ndarray:
     return np.frombuffer(raw, np.uint8).reshape(entry["height"], entry["width"], 4)
 
 
+# Independent computations of what the golden files hold, written out from the documented
+# rules (not the functions that wrote the files).
+
+
+def reference_preprocess(rgba: np.ndarray, size, rotation: int = 0, mirror: bool = False):
+    """A camera frame → model input: turned ``rotation`` degrees clockwise, mirrored, alpha
+    composited on white, centre-cropped to the target's aspect ratio, then resized with
+    OpenCV's area filter when shrinking and bicubic when enlarging, clipped to [0, 1]."""
+    import cv2
+
+    img = np.rot90(rgba, k=-(rotation // 90))
+    if mirror:
+        img = img[:, ::-1]
+    x = img.astype(np.float32) / 255.0
+    rgb = x[..., :3] * x[..., 3:] + (1.0 - x[..., 3:])
+    th, tw = size
+    h, w = rgb.shape[:2]
+    if w * th > h * tw:  # wider than the target: keep the middle columns
+        ch, cw = h, round(h * tw / th)
+    else:
+        ch, cw = round(w * th / tw), w
+    y0, x0 = (h - ch) // 2, (w - cw) // 2
+    crop = np.ascontiguousarray(rgb[y0 : y0 + ch, x0 : x0 + cw])
+    if (ch, cw) != (th, tw):
+        interp = cv2.INTER_AREA if ch * cw >= th * tw else cv2.INTER_CUBIC
+        crop = cv2.resize(crop, (tw, th), interpolation=interp)
+    return np.clip(crop, 0.0, 1.0)
+
+
+def reference_uint8(x: np.ndarray) -> np.ndarray:
+    """``round(255·clip(x, 0, 1))``, halves up, in float32 (as the apps compute it)."""
+    x = np.clip(np.asarray(x, np.float32), 0.0, 1.0)
+    return np.floor(x * np.float32(255.0) + np.float32(0.5)).astype(np.uint8)
+
+
+def reference_scale(src_xy: np.ndarray, drv_xy: np.ndarray) -> tuple[float, str]:
+    """Adapt-scale rule: sqrt of the convex-hull area ratio, else the RMS-spread ratio, else 1."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    def area(p):
+        try:
+            return float(ConvexHull(np.asarray(p, np.float64)).volume)  # 2-D volume: area
+        except QhullError:  # collinear or coincident: no 2-D hull
+            return 0.0
+
+    def spread(p):
+        p = np.asarray(p, np.float64)
+        return float(np.sqrt(np.mean(np.sum((p - p.mean(0)) ** 2, axis=1))))
+
+    a_s, a_d = area(src_xy), area(drv_xy)
+    if a_s > DEGENERATE_AREA and a_d > DEGENERATE_AREA:
+        return float(np.sqrt(a_s / a_d)), "area"
+    r_s, r_d = spread(src_xy), spread(drv_xy)
+    if r_s > DEGENERATE_SPREAD and r_d > DEGENERATE_SPREAD:
+        return r_s / r_d, "spread"
+    return 1.0, "one"
+
+
+def reference_normalize(src, drv, drv0, relative, scale, relative_jacobian):
+    """Eq. 14-15: ``kp_s + s·(kp_d − kp_d0)`` and ``J_d·J_d0⁻¹·J_s`` (a singular ``J_d0``
+    keeps ``J_s``); absolute mode passes the driving keypoints through."""
+    if not relative:
+        return {k: np.asarray(v, np.float64) for k, v in drv.items()}
+    value = src["value"] + scale * (np.asarray(drv["value"], np.float64) - drv0["value"])
+    jac = np.asarray(drv["jacobian"], np.float64)
+    if relative_jacobian:
+        j_s = np.broadcast_to(src["jacobian"], jac.shape).astype(np.float64)
+        j_d0 = np.broadcast_to(drv0["jacobian"], jac.shape).astype(np.float64)
+        jac = jac.copy()
+        for idx in np.ndindex(jac.shape[:2]):
+            if abs(np.linalg.det(j_d0[idx])) > SINGULAR_DET:
+                jac[idx] = jac[idx] @ np.linalg.inv(j_d0[idx]) @ j_s[idx]
+            else:
+                jac[idx] = j_s[idx]
+    return {"value": value, "jacobian": jac}
+
+
 def test_golden_files_and_float32_exact_numbers(golden):
     for name in ("images", "preprocess", "postprocess", "quantization", "motion", "full_frame"):
         assert name in golden, name
     assert golden["contract"]["format"] == "fomm-tf/tflite-contract"
     values = np.asarray(golden["motion"]["cases"][0]["kp_source"]["value"]["data"])
     assert np.array_equal(values.astype(np.float32).astype(np.float64), values)
-    assert golden["images"]["source"] in (
-        "skimage.data.astronaut",
-        "fomm_tf.data.synthetic face seed 7",
-    )
+    assert golden["images"]["source"] == "skimage.data.astronaut"  # the test extra has it
+    from skimage import data
+
+    photo = image(golden["images"]["photo"])
+    assert np.array_equal(photo[..., :3], data.astronaut()) and (photo[..., 3] == 255).all()
 
 
-def test_preprocess_cases_are_fit_frame_of_the_oriented_image(golden):
-    for case in golden["preprocess"]["cases"]:
+def test_preprocess_cases_follow_the_documented_preprocessing(golden):
+    cases = golden["preprocess"]["cases"]
+    assert len(cases) == 8
+    for case in cases:
         rgba = image(golden["images"][case["image"]])
-        want = fit_frame(orient(rgba, case["rotation"], case["mirror"]), tuple(case["size"]))
-        assert np.array_equal(arr(case["expected"]), want)
+        want = reference_preprocess(rgba, case["size"], case["rotation"], case["mirror"])
+        np.testing.assert_allclose(
+            arr(case["expected"]),
+            want,
+            atol=1e-6,
+            err_msg=f"{case['image']} {case['rotation']}° mirror {case['mirror']} {case['size']}",
+        )
     # the rotation convention: CameraX's rotationDegrees, clockwise
     frame = np.arange(6, dtype=np.uint8).reshape(2, 3, 1)
     assert orient(frame, 90, False)[..., 0].tolist() == [[3, 0], [4, 1], [5, 2]]
@@ -76,11 +162,15 @@ def test_preprocess_cases_are_fit_frame_of_the_oriented_image(golden):
 
 
 def test_motion_cases_cover_the_degenerate_rules(golden):
+    rules = golden["motion"]["rules"]
+    assert (rules["degenerate_area"], rules["degenerate_spread"], rules["singular_det"]) == (
+        DEGENERATE_AREA,
+        DEGENERATE_SPREAD,
+        SINGULAR_DET,
+    )
     cases = golden["motion"]["cases"]
     assert len(cases) == 5
-    assert [c["rule"] for c in cases[3:]] == ["spread", "one"]
-    collinear = arr(cases[3]["kp_source"]["value"])[0]
-    assert hull_area(collinear) <= DEGENERATE_AREA
+    assert [c["rule"] for c in cases] == ["area", "area", "area", "spread", "one"]
     singular = arr(cases[4]["kp_driving_initial"]["jacobian"])[0, 0]
     assert abs(np.linalg.det(singular)) < 1e-6
     for case in cases:
@@ -88,25 +178,23 @@ def test_motion_cases_cover_the_degenerate_rules(golden):
             {k: arr(v) for k, v in case[key].items()}
             for key in ("kp_source", "kp_driving_initial", "kp_driving")
         )
+        scale, rule = reference_scale(src["value"][0], drv0["value"][0])
+        assert (case["rule"], case["scale"]) == (rule, pytest.approx(scale, rel=1e-6))
         for result, (relative, adapt, rel_jac) in zip(case["results"], MOTION_OPTION_SETS):
-            out = normalize_kp(
-                src,
-                drv,
-                drv0,
-                use_relative_movement=relative,
-                use_relative_jacobian=rel_jac,
-                scale=case["scale"] if adapt else 1.0,
-            )
-            np.testing.assert_allclose(arr(result["value"]), out["value"], atol=1e-6)
-            np.testing.assert_allclose(arr(result["jacobian"]), out["jacobian"], atol=1e-6)
-        kept = arr(case["results"][0]["jacobian"])[:, 0]
-        if case["name"].endswith("singular"):  # J_d0 singular at keypoint 0: keeps J_s
-            np.testing.assert_array_equal(kept, np.broadcast_to(src["jacobian"][0, 0], kept.shape))
+            assert (result["relative"], result["adapt_movement_scale"]) == (relative, adapt)
+            want = reference_normalize(src, drv, drv0, relative, scale if adapt else 1.0, rel_jac)
+            np.testing.assert_allclose(arr(result["value"]), want["value"], atol=1e-6)
+            np.testing.assert_allclose(arr(result["jacobian"]), want["jacobian"], atol=1e-5)
 
 
-def test_full_frame_through_tflite_animator_reproduces_the_recorded_prediction(golden):
+def test_full_frame_calls_reproduce_the_keras_networks_and_the_motion_rules(golden):
+    """Every recorded graph call against the Keras networks the export came from (tiny-64,
+    random weights of seed 0), the keypoints between them against eq. 14-15."""
+    from fomm_tf.models import build_models
+
     ff = golden["full_frame"]
-    assert [c["graph"] for c in ff["calls"]] == [
+    calls = ff["calls"]
+    assert [c["graph"] for c in calls] == [
         "kp_detector",
         "source_encoder",
         "kp_detector",
@@ -114,30 +202,51 @@ def test_full_frame_through_tflite_animator_reproduces_the_recorded_prediction(g
         "kp_detector",
         "generator",
     ]
-    anim = TFLiteAnimator(golden["model"])
-    size = anim.image_size
-    kp_source = anim.prepare(fit_frame(image(ff["source"]), size)[None])
-    driving = np.stack([fit_frame(image(d), size) for d in ff["driving"]])
-    kp = anim.kp(driving)
-    initial = {k: v[:1] for k, v in kp.items()}
-    norm = normalize_kp(
-        kp_source,
-        kp,
-        initial,
-        use_relative_movement=True,
-        use_relative_jacobian=True,
-        scale=ff["scale"],
-    )
-    frames = anim.generate({k: np.asarray(v) for k, v in norm.items()})
-    for i, rec in enumerate(ff["frames"]):
-        np.testing.assert_allclose(arr(rec["kp_norm"]["value"])[0], norm["value"][i], atol=1e-6)
-        np.testing.assert_allclose(arr(rec["prediction"])[0], frames[i], atol=1e-5)
-        assert rec["prediction_uint8"] == to_uint8(arr(rec["prediction"])).ravel().tolist()
-    # the recorded generator feeds are the source_encoder outputs and the keypoints
-    gen = ff["calls"][3]["inputs"]
-    enc = ff["calls"][1]["outputs"]
-    for name, value in enc.items():
-        assert gen[name] == value
+    models = build_models("tiny-64", seed=0)
+    size = tuple(golden["contract"]["image_size"])
+    # inputs: the recorded pictures, pre-processed
+    source = reference_preprocess(image(ff["source"]), size)[None]
+    np.testing.assert_allclose(arr(calls[0]["inputs"]["image"]), source, atol=1e-6)
+    np.testing.assert_allclose(arr(calls[1]["inputs"]["source"]), source, atol=1e-6)
+    for call, picture in zip((calls[2], calls[4]), ff["driving"]):
+        want = reference_preprocess(image(picture), size)[None]
+        np.testing.assert_allclose(arr(call["inputs"]["image"]), want, atol=1e-6)
+    # every graph's outputs: the Keras network on the same inputs (fp32 export)
+    for call in calls:
+        feeds = {k: arr(v) for k, v in call["inputs"].items()}
+        if call["graph"] == "kp_detector":
+            want = models.kp_detector(feeds["image"])
+        elif call["graph"] == "source_encoder":
+            want = models.generator.encode_source(feeds["source"])
+        else:
+            kp = {
+                who: {k: feeds[f"{who}_{k}"] for k in ("value", "jacobian")}
+                for who in ("kp_source", "kp_driving")
+            }
+            cache = {k: v for k, v in feeds.items() if not k.startswith("kp_")}
+            want = models.generator.animate_cached(
+                None, cache, kp["kp_source"], kp["kp_driving"], with_deformed=False
+            )
+        for name, value in call["outputs"].items():
+            np.testing.assert_allclose(
+                arr(value), np.asarray(want[name]), atol=1e-5, err_msg=f"{call['graph']}.{name}"
+            )
+    # between the graphs: relative motion from the first driving frame, adapt scale
+    kp_source = {k: arr(v) for k, v in calls[0]["outputs"].items()}
+    kp_initial = {k: arr(v) for k, v in calls[2]["outputs"].items()}
+    scale, _ = reference_scale(kp_source["value"][0], kp_initial["value"][0])
+    assert ff["scale"] == pytest.approx(scale, rel=1e-6)
+    for rec, kp_call, gen_call in zip(ff["frames"], (calls[2], calls[4]), (calls[3], calls[5])):
+        kp_d = {k: arr(v) for k, v in kp_call["outputs"].items()}
+        want = reference_normalize(kp_source, kp_d, kp_initial, True, scale, True)
+        for k in ("value", "jacobian"):
+            np.testing.assert_allclose(arr(rec["kp_norm"][k]), want[k], atol=1e-6)
+            assert gen_call["inputs"][f"kp_driving_{k}"] == rec["kp_norm"][k]
+            assert gen_call["inputs"][f"kp_source_{k}"] == calls[0]["outputs"][k]
+        for name, value in calls[1]["outputs"].items():  # the cached source encoding
+            assert gen_call["inputs"][name] == value
+        assert rec["prediction"] == gen_call["outputs"]["prediction"]
+        assert rec["prediction_uint8"] == reference_uint8(arr(rec["prediction"])).ravel().tolist()
 
 
 def test_quantization_and_postprocess_cases(golden):
@@ -149,7 +258,9 @@ def test_quantization_and_postprocess_cases(golden):
         lo, hi = (-128, 127) if case["dtype"] == "int8" else (0, 255)
         assert back.min() >= lo and back.max() <= hi
     post = golden["postprocess"]
-    assert post["expected"] == to_uint8(arr(post["input"])).tolist()
+    assert post["expected"] == reference_uint8(arr(post["input"])).tolist()
+    # its last six inputs: 0, 1, 0.5/255 and 1.5/255 (half-way: up), 254.5/255, -0
+    assert post["expected"][-6:] == [0, 255, 1, 2, 255, 0]
 
 
 def test_android_assets(golden):

@@ -183,13 +183,31 @@ def test_keras_weights_file_round_trip(tmp_path):
 
 
 def test_generator_without_dense_motion_decodes_the_source():
+    """No dense motion network (official: ``dense_motion_params`` None): the source's
+    features go to the decoder unwarped, whatever the keypoints."""
     gen = OcclusionAwareGenerator(
         num_kp=2, block_expansion=4, max_features=8, num_down_blocks=1, num_bottleneck_blocks=1
     )
-    x = np.zeros((1, 16, 16, 3), np.float32)
+    rng = np.random.default_rng(5)
+    x = rng.random((1, 16, 16, 3)).astype(np.float32)
     kp = {"value": np.zeros((1, 2, 2), np.float32)}
+    moved = {"value": rng.uniform(-0.8, 0.8, (1, 2, 2)).astype(np.float32)}
     out = gen(x, kp_source=kp, kp_driving=kp)
     assert set(out) == {"prediction"}
+    # the encoder → decoder path, block by block
+    features = gen.first(x)
+    for block in gen.down_blocks:
+        features = block(features)
+    decoded = features
+    for block in [*gen.bottleneck, *gen.up_blocks]:
+        decoded = block(decoded)
+    expected = 1 / (1 + np.exp(-np.asarray(gen.final(decoded), np.float64)))
+    np.testing.assert_allclose(out["prediction"], expected, atol=1e-6)
+    np.testing.assert_array_equal(
+        gen(x, kp_source=kp, kp_driving=moved)["prediction"], out["prediction"]
+    )
+    other = gen(x[:, ::-1], kp_source=kp, kp_driving=kp)["prediction"]
+    assert np.abs(np.asarray(other) - np.asarray(out["prediction"])).max() > 1e-3
 
 
 @pytest.mark.parametrize("training", [False, True])

@@ -6,6 +6,7 @@ import sys
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from skimage import data as skimage_data
 
 from fomm_tf.faces import FaceBox
 from fomm_tf.media import read_image, write_image
@@ -19,8 +20,6 @@ from fomm_tf.photo import (
     whole_crop,
 )
 from fomm_tf.video import VideoReader, probe_video
-
-skimage_data = pytest.importorskip("skimage.data")
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 # Hand-marked face of skimage.data.astronaut() (brows to chin, cheek to cheek), see test_faces.

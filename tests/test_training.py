@@ -1,5 +1,6 @@
 """The trainer: finite losses, learning, exact resume, SIGKILL resume, 2 replicas, export."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -89,11 +90,13 @@ def train_cmd(config: Path, data: Path, log_dir: Path, *extra: str) -> list[str]
     ]
 
 
-def test_train_then_resume_equals_uninterrupted_training(tmp_path, dataset):
-    from fomm_tf.training import train
+def test_train_then_resume_equals_uninterrupted_training(tmp_path, dataset, monkeypatch, caplog):
+    import tensorflow as tf
+
+    from fomm_tf import training
 
     cfg = tiny_config(tmp_path / "cfg.yaml")
-    straight = train(_options(cfg, dataset, tmp_path / "a", max_steps=4, eval_every=4))
+    straight = training.train(_options(cfg, dataset, tmp_path / "a", max_steps=4, eval_every=4))
     assert straight and all(np.isfinite(v) for v in straight.values())
     assert {
         "perceptual",
@@ -103,13 +106,34 @@ def test_train_then_resume_equals_uninterrupted_training(tmp_path, dataset):
         "equivariance_jacobian",
         "disc_gan",
     } <= set(straight)
-    train(_options(cfg, dataset, tmp_path / "b", max_steps=2))
-    resumed = train(_options(cfg, dataset, tmp_path / "b", max_steps=4))
-    assert resumed == pytest.approx(straight, rel=1e-5)
-    for a, b in zip(
-        _weights(tmp_path / "a" / "export", cfg), _weights(tmp_path / "b" / "export", cfg)
-    ):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    training.train(_options(cfg, dataset, tmp_path / "b", max_steps=2))
+    # The second run must start from ckpt-2: it runs steps 3 and 4 only, and the optimizers'
+    # iteration counts (which drive the learning-rate milestones) continue from 2.
+    real_step = training.Trainer.train_step
+    started_at = []
+
+    def counting(self, batch):
+        started_at.append(int(self.step.numpy()))
+        return real_step(self, batch)
+
+    monkeypatch.setattr(training.Trainer, "train_step", counting)
+    with caplog.at_level(logging.INFO, logger="fomm_tf.training"):
+        resumed = training.train(_options(cfg, dataset, tmp_path / "b", max_steps=4))
+    assert started_at == [2, 3]
+    ckpt_dir = tmp_path / "b" / "checkpoints"
+    assert f"resumed from {ckpt_dir / 'ckpt-2'} at step 2" in caplog.text
+    reader = tf.train.load_checkpoint(str(ckpt_dir / "ckpt-4"))
+    assert reader.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE") == 4
+    for opt in ("optimizer_generator", "optimizer_kp_detector", "optimizer_discriminator"):
+        assert reader.get_tensor(f"{opt}/_iterations/.ATTRIBUTES/VARIABLE_VALUE") == 4, opt
+    # Bitwise: the data stream and every random draw are functions of (seed, step), and the
+    # checkpoint holds every variable the step reads (measured: identical losses and weights).
+    assert resumed == straight
+    a_weights = _weights(tmp_path / "a" / "export", cfg)
+    b_weights = _weights(tmp_path / "b" / "export", cfg)
+    assert len(a_weights) == len(b_weights)
+    for a, b in zip(a_weights, b_weights):
+        np.testing.assert_array_equal(a, b)
     exported = yaml.safe_load((tmp_path / "a" / "export" / "config.yaml").read_text())
     assert exported["model_params"]["generator_params"]["block_expansion"] == 8
     assert (tmp_path / "a" / "export" / "discriminator.weights.h5").is_file()
@@ -155,6 +179,28 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, dataset, mo
     with pytest.raises(training.NonFiniteLossError, match=r"step 3 \(perceptual=nan\).*ckpt-2"):
         training.train(_options(cfg, dataset, tmp_path / "run", max_steps=5, checkpoint_every=2))
     assert tf.train.latest_checkpoint(str(tmp_path / "run" / "checkpoints")).endswith("ckpt-2")
+
+
+def test_diverging_training_exits_3_through_the_command_line(tmp_path, dataset):
+    """A learning rate of 1e30 blows the weights up after step 1 (measured: every loss but
+    the GAN terms NaN at step 2); ``fomm train`` stops with exit status 3, one error line and
+    the step-1 checkpoint kept as the last good one."""
+    import tensorflow as tf
+
+    cfg = tiny_config(tmp_path / "cfg.yaml", gan=False)
+    raw = yaml.safe_load(cfg.read_text())
+    raw["train_params"].update(lr_generator=1e30, lr_kp_detector=1e30)
+    cfg.write_text(yaml.safe_dump(raw))
+    log_dir = tmp_path / "run"
+    cmd = [sys.executable, "-m", "fomm_tf.cli", "train", *train_cmd(cfg, dataset, log_dir)[2:]]
+    cmd += ["--max-steps", "5", "--checkpoint-every", "1"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=_env())
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "non-finite loss at step 2 (perceptual=nan" in last, last
+    assert last.endswith(str(log_dir / "checkpoints" / "ckpt-1"))
+    assert "Traceback" not in proc.stderr
+    assert tf.train.latest_checkpoint(str(log_dir / "checkpoints")).endswith("ckpt-1")
 
 
 def test_two_replicas_train_a_step_with_finite_losses(tmp_path, dataset):

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from .options import TrainOptions
@@ -27,8 +29,9 @@ def official_step(
     float32 noise of up to 2e-3 of each tensor's maximum, and a second float32
     implementation adds its own — including discontinuities, where two values inside a VGG
     max-pool window are closer than float32's rounding and the two implementations route the
-    gradient differently (measured on the fixture: one such window moves the keypoint
-    detector's gradients by 1e-2). In float64 only the official side's float32 error remains,
+    gradient differently (measured on the fixture: eight such windows make half of the
+    keypoint detector's float32 gradient error of 1.3e-2 of a tensor's maximum). In float64
+    only the official side's float32 error remains,
     which is what the fixture's tolerances are set from. ``dtype="float32"`` runs the step
     as float32 training does, ``dtype="bfloat16"`` as ``--precision bfloat16`` does (Keras
     ``mixed_bfloat16``: float32 weights and inputs, bfloat16 convolutions).
@@ -60,6 +63,30 @@ def official_step(
     Raises:
         InputError: missing or mis-shaped inputs, or a checkpoint that does not fit.
     """
+    from ..weights import torch_gradients
+
+    with precision(dtype):
+        trainer, feed, transform = official_trainer(config, checkpoint, inputs, vgg19_seed, dtype)
+        losses, grads = trainer.gradients(feed, transform)
+    out = {k: float(v) for k, v in losses.items() if k != "disc_gan"}
+    out["generator_total"] = float(sum(out.values()))
+    if "disc_gan" in losses:
+        out["disc_gan"] = float(losses["disc_gan"])
+    nets = {"kp_detector": trainer.models.kp_detector, "generator": trainer.models.generator}
+    if trainer.discriminator is not None:
+        nets["discriminator"] = trainer.discriminator
+    gradients = {}
+    for name, net in nets.items():
+        for key, value in torch_gradients(net, grads[name]).items():
+            gradients[f"{name}.{key}"] = value
+    return out, gradients
+
+
+@contextlib.contextmanager
+def precision(dtype: str):
+    """Keras ``floatx`` and dtype policy of ``dtype`` (``"float32"``, ``"float64"``, or
+    ``"bfloat16"``: floatx float32, policy ``mixed_bfloat16``) inside the block, restored
+    after: :func:`official_trainer`'s networks are built and run in it."""
     import keras
 
     from ..errors import InputError
@@ -74,19 +101,25 @@ def official_step(
     keras.config.set_floatx(float_type)
     keras.config.set_dtype_policy(policy_name(dtype) if dtype == "bfloat16" else dtype)
     try:
-        return _official_step(config, checkpoint, inputs, vgg19_seed, float_type)
+        yield
     finally:
         keras.config.set_floatx(floatx)
         keras.config.set_dtype_policy(policy)
 
 
-def _official_step(config, checkpoint, inputs, vgg19_seed, dtype):
+def official_trainer(config, checkpoint, inputs: dict, vgg19_seed: int, dtype: str = "float64"):
+    """The :class:`Trainer` of :func:`official_step` with the checkpoint loaded, and its
+    feed: ``(trainer, {"source", "driving"} tensors, transform parameters or None)``.
+
+    Build and run it inside :func:`precision` (``dtype``); the arguments are those of
+    :func:`official_step`.
+    """
     import tensorflow as tf
 
     from ..checkpoint import read_torch_checkpoint
     from ..config import FommConfig, load_config
     from ..errors import CheckpointError, InputError
-    from ..weights import load_state_dict, torch_gradients
+    from ..weights import load_state_dict
 
     cfg = config if isinstance(config, FommConfig) else load_config(config)
     lw = (cfg.raw.get("train_params") or {}).get("loss_weights") or {}
@@ -98,7 +131,8 @@ def _official_step(config, checkpoint, inputs, vgg19_seed, dtype):
     missing = [k for k in required if k not in inputs]
     if missing:
         raise InputError(f"official_step inputs: missing {', '.join(missing)}")
-    arrays = {k: np.asarray(inputs[k], dtype) for k in required}
+    float_type = "float64" if dtype == "float64" else "float32"  # bfloat16: float32 inputs
+    arrays = {k: np.asarray(inputs[k], float_type) for k in required}
     h, w = cfg.image_size
     c = cfg.kp_detector.num_channels
     batch = arrays["source"].shape[0]
@@ -149,13 +183,4 @@ def _official_step(config, checkpoint, inputs, vgg19_seed, dtype):
             raise CheckpointError(f"{checkpoint}: {exc}") from None
 
     feed = {k: tf.constant(arrays[k]) for k in ("source", "driving")}
-    losses, grads = trainer.gradients(feed, transform)
-    out = {k: float(v) for k, v in losses.items() if k != "disc_gan"}
-    out["generator_total"] = float(sum(out.values()))
-    if "disc_gan" in losses:
-        out["disc_gan"] = float(losses["disc_gan"])
-    gradients = {}
-    for name, net in nets.items():
-        for key, value in torch_gradients(net, grads[name]).items():
-            gradients[f"{name}.{key}"] = value
-    return out, gradients
+    return trainer, feed, transform

@@ -1,6 +1,6 @@
 // The page's pre/post-processing, dequantisation and motion math against the golden vectors
 // `fomm export --golden DIR` writes for the Android core (export/golden.py): the same files,
-// the same 1e-5 tolerance. FOMM_GOLDEN_DIR names the folder; without it the tests skip.
+// the same 1e-5 tolerance. FOMM_GOLDEN_DIR names the folder; a missing folder or file fails.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -12,8 +12,14 @@ import { dequantize, quantize } from "../src/quant.js";
 import { checkContract } from "../src/contract.js";
 
 const DIR = process.env.FOMM_GOLDEN_DIR;
-const skip = !DIR || !existsSync(path.join(DIR, "motion.json")) ? "no golden vectors (FOMM_GOLDEN_DIR unset, or export/golden.py not in this checkout)"
-  : false;
+const FILES = ["images.json", "preprocess.json", "postprocess.json", "quantization.json", "motion.json", "full_frame.json", "contract.json"];
+
+test("golden vectors: FOMM_GOLDEN_DIR names a folder holding every file", () => {
+  assert.ok(DIR, "FOMM_GOLDEN_DIR is not set (make web-test writes the vectors and sets it)");
+  for (const name of FILES) {
+    assert.ok(existsSync(path.join(DIR, name)), `${path.join(DIR, name)} is missing`);
+  }
+});
 const TOL = 1e-5;
 
 const load = (name) => JSON.parse(readFileSync(path.join(DIR, name), "utf8"));
@@ -38,7 +44,7 @@ function assertClose(actual, expected, what, tol = TOL) {
   return worst;
 }
 
-test("preprocessing: fit_frame of every golden image (rotation, mirror, crop, area, cubic, alpha)", { skip }, () => {
+test("preprocessing: fit_frame of every golden image (rotation, mirror, crop, area, cubic, alpha)", () => {
   const images = load("images.json");
   const { cases } = load("preprocess.json");
   assert.ok(cases.length >= 5);
@@ -50,13 +56,13 @@ test("preprocessing: fit_frame of every golden image (rotation, mirror, crop, ar
   }
 });
 
-test("postprocessing: float -> uint8", { skip }, () => {
+test("postprocessing: float -> uint8", () => {
   const doc = load("postprocess.json");
   const got = Array.from(f32(doc.input), toUint8);
   assert.deepEqual(got, doc.expected);
 });
 
-test("quantization: int8 and uint8, both directions", { skip }, () => {
+test("quantization: int8 and uint8, both directions", () => {
   for (const c of load("quantization.json").cases) {
     assertClose(dequantize(c.q, [c.scale], [c.zero_point]), f32(c.dequantized), `${c.dtype} dequantize`);
     const q = Array.from(quantize(f32(c.x), [c.scale], [c.zero_point], c.dtype));
@@ -64,7 +70,7 @@ test("quantization: int8 and uint8, both directions", { skip }, () => {
   }
 });
 
-test("motion: normalize_kp on random, collinear and coincident+singular cases", { skip }, () => {
+test("motion: normalize_kp on random, collinear and coincident+singular cases", () => {
   const doc = load("motion.json");
   const { rules } = motionFromContract({
     motion: { relative: true, adapt_movement_scale: true, relative_jacobian: true, rules: doc.rules },
@@ -107,7 +113,7 @@ test("motion: normalize_kp on random, collinear and coincident+singular cases", 
   for (const rule of ["area", "spread", "one"]) assert.ok(rulesSeen.has(rule), `rule ${rule} covered`);
 });
 
-test("full frame: preprocessing, scale and normalized keypoints of the recorded graph calls", { skip }, () => {
+test("full frame: preprocessing, scale and normalized keypoints of the recorded graph calls", () => {
   const doc = load("full_frame.json");
   const contract = checkContract(load("contract.json"));
   const [h, w] = contract.image_size;
