@@ -131,10 +131,8 @@ web-test: $(STAMP) web-npm web-chromium
 	$(PY) -m fomm_tf.export.web compare $(WEB_BUILD)/test
 
 web-assets: $(STAMP) web-npm
-	$(PY) -m fomm_tf.cli export --quant $(WEB_QUANT) \
-		$(if $(WEB_CHECKPOINT),--config $(WEB_CONFIG) --checkpoint $(WEB_CHECKPOINT),) \
-		-o $(WEB)/models/default
-	$(PY) -m fomm_tf.export.web samples $(WEB)/models
+	$(PY) -m fomm_tf.export.web assets $(WEB)/models --quant $(WEB_QUANT) \
+		$(if $(WEB_CHECKPOINT),--config $(WEB_CONFIG) --checkpoint $(WEB_CHECKPOINT),)
 
 web: web-npm
 	@test -f $(WEB)/models/default/model_contract.json || $(MAKE) web-assets

@@ -126,6 +126,7 @@ def run_export(args: argparse.Namespace) -> int:
     from fomm_tf.motion import MotionOptions
 
     from .calibration import calibration_clips
+    from .contract import describe_input
     from .exporter import export_models
 
     if args.quant not in QUANT_MODES:
@@ -140,9 +141,9 @@ def run_export(args: argparse.Namespace) -> int:
     args.config, args.checkpoint = resolve_model(args.config, args.checkpoint, args.random_weights)
     models = load_for_export(args.config, args.checkpoint, args.size, args.seed)
     clips, held_out, described = calibration_clips(args.calibration, models.config.image_size)
-    options = {
-        "config": str(args.config),
-        "checkpoint": None if args.random_weights else str(args.checkpoint),
+    options = {  # inputs by base name and SHA-256: nothing of the exporting machine
+        "config": describe_input(args.config),
+        "checkpoint": None if args.random_weights else describe_input(args.checkpoint),
         "random_weights": bool(args.random_weights),
         "calibration": described,
         "size": args.size,

@@ -1,5 +1,8 @@
 """The Python half of the browser demo's tests and assets (``web_demo/``).
 
+``python -m fomm_tf.export.web assets DIR``: ``make web-assets``: the page's default model
+(``DIR/default``, the bundled model unless ``--config``/``--checkpoint``) and the samples.
+
 ``python -m fomm_tf.export.web samples DIR``: a sample source picture (``DIR/source.png``) and driving
 clip (``DIR/driving.webm``, VP8) for the page's "Use the sample" button.
 
@@ -71,6 +74,31 @@ def write_samples(directory: str | os.PathLike, size: int = 256) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     write_image(out / "source.png", render_video(1, size, seed=5, kind="face")[0])
     write_webm(out / "driving.webm", render_video(64, size, seed=11, kind="face"))
+    return out
+
+
+def write_assets(
+    directory: str | os.PathLike,
+    quant: str = "int8",
+    config: str | None = None,
+    checkpoint: str | None = None,
+    size: int | None = None,
+) -> Path:
+    """What ``make web-assets`` writes into ``directory`` (``web_demo/models``): the export of
+    the page's default model in ``default/`` (the bundled model unless ``config`` and
+    ``checkpoint`` say otherwise) and the sample source and driving clip."""
+    from fomm_tf.export.cli import add_export_arguments, run_export
+
+    out = Path(directory)
+    argv = ["--quant", quant, "-o", str(out / "default")]
+    if config or checkpoint:
+        argv += ["--config", str(config), "--checkpoint", str(checkpoint)]
+    if size:
+        argv += ["--size", str(size)]
+    args = add_export_arguments(argparse.ArgumentParser()).parse_args(argv)
+    if run_export(args) != 0:
+        raise SystemExit("web-assets: the export failed")
+    write_samples(out)
     return out
 
 
@@ -243,6 +271,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("samples", help="sample source.png + driving.webm").add_argument("dir")
+    assets = sub.add_parser("assets", help="the page's default model + samples (make web-assets)")
+    assets.add_argument("dir")
+    assets.add_argument("--quant", default="int8")
+    assets.add_argument("--config", help="with --checkpoint: another model than the bundled one")
+    assets.add_argument("--checkpoint")
+    assets.add_argument("--size", type=int, help="frame size instead of the config's")
     sub.add_parser("prepare", help="model and inputs of make web-test").add_argument("out")
     cmp = sub.add_parser("compare", help="page frames vs the Python LiteRT runner")
     cmp.add_argument("out")
@@ -250,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.cmd == "samples":
         print(f"samples written to {write_samples(args.dir)}")
+        return 0
+    if args.cmd == "assets":
+        out = write_assets(args.dir, args.quant, args.config, args.checkpoint, args.size)
+        print(f"web assets written to {out}")
         return 0
     if args.cmd == "prepare":
         print(f"web-test inputs in {prepare(args.out)}")
