@@ -26,6 +26,8 @@ from .flatbuffer import delegation_report, op_histogram
 from .graphs import GraphFunction
 
 CONTRACT_NAME = "model_contract.json"
+#: The model card an export may carry (the bundled model's), named by ``model.card``.
+CARD_NAME = "MODEL_CARD.md"
 SCHEMA_PATH = Path(__file__).with_name("contract.schema.json")
 FORMAT = "fomm-tf/tflite-contract"
 VERSION = 2  # 2: the `motion` section (options + degenerate-input rules)
@@ -154,8 +156,12 @@ def build_contract(
     quant: str,
     options: dict[str, Any],
     motion: MotionOptions | None = None,
+    model: dict[str, Any] | None = None,
 ) -> dict:
     """The contract document (validation figures are added by the exporter).
+
+    ``model``: what the model is, for the apps to say in one line: ``name``, ``trained_on``
+    (None: not recorded) and ``card`` (a file of the export, or None).
 
     ``motion``: the motion options the apps must apply (default: the config's
     ``animate_params``), recorded with the degenerate-input rules as ``motion``.
@@ -191,6 +197,11 @@ def build_contract(
         },
         "motion": motion.to_contract(),
         "graphs": {name: graph_entry(graphs[name], files[name]) for name in graphs},
+        "model": {
+            "name": str((model or {}).get("name") or config.name),
+            "trained_on": (model or {}).get("trained_on"),
+            "card": (model or {}).get("card"),
+        },
         "fomm_config": _without_paths(json.loads(json.dumps(config.raw, default=str))),
         "export_options": {
             **_without_paths(options),
