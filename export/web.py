@@ -148,7 +148,8 @@ def export_is_current(
     config, checkpoint = _bundled_or(config, checkpoint)
     options = contract.get("export_options", {})
     return (
-        contract.get("quant") == quant
+        "model" in contract  # older exports lack it: export again
+        and contract.get("quant") == quant
         and options.get("size") == size
         and options.get("config") == describe_input(config)
         and options.get("checkpoint") == describe_input(checkpoint)
@@ -793,6 +794,7 @@ def main(argv: list[str] | None = None) -> int:
         result = bench(args.dir, quants, threads, args.frames, args.web)
         print(_bench_table(result))
         first = result["runs"][0]
+        what = "the default model" if len(quants) == 1 else "the first run"
         load = "/".join(map(str, result["machine"]["load_average"]))
         check = (
             f"checked against {args.min_fps:g}"
@@ -800,7 +802,7 @@ def main(argv: list[str] | None = None) -> int:
             else "not checked against 25 (WEB_MIN_FPS=25 on a quiet machine)"
         )
         print(
-            f"web-test: the default model ({first['quant']}) in headless Chromium, other hosts "
+            f"web-test: {what} ({first['label']}) in headless Chromium, other hosts "
             f"blocked: {first['model_fps']:.1f} frames/s for the model (keypoints + motion + "
             f"generator {first['ms_per_stage']['total']:.1f} ms), {first['loop_fps']:.1f} "
             f"frames/s for the page's loop with seeking and drawing, PSNR vs Python LiteRT "

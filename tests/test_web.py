@@ -106,6 +106,7 @@ def test_a_current_export_is_recognised_by_its_inputs_hashes(tmp_path):
         "format": FORMAT,
         "version": VERSION,
         "quant": "int8",
+        "model": {"name": "face-128", "trained_on": "faces", "card": None},
         "graphs": {"generator": {"file": "g.tflite"}},
         "export_options": {
             "size": None,
