@@ -114,10 +114,11 @@ WEB_PORT ?= 8000
 # The page's default model (web_demo/models/default/, not committed): the bundled model
 # (face-128); WEB_CHECKPOINT=path (with WEB_CONFIG) for another trained one.
 WEB_CONFIG ?= vox-256
+# int8: the fastest in the page on x86 (web_demo/README.md "Speed", make web-bench).
 WEB_QUANT ?= int8
 WEB_CHECKPOINT ?=
 
-.PHONY: web web-assets web-test web-npm web-chromium
+.PHONY: web web-assets web-test web-bench web-npm web-chromium
 
 test: web-test
 
@@ -132,20 +133,49 @@ web-chromium:
 	@test -x $(CHROMIUM) || { echo "installing chromium (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-# Model, inputs and golden vectors (export/golden.py) -> JS unit/golden checks ->
-# the page in headless Chromium -> the page's frames against the Python LiteRT runner's.
+# Model, inputs, face detector, crop cases (and golden vectors where export/golden.py exists)
+# -> JS unit/golden/crop checks -> the page in headless Chromium -> the page's frames against
+# the Python LiteRT runner's -> the large photo's face crop and paste-back against fomm_tf's ->
+# the default model (the bundled face-128 in WEB_QUANT, exported into build/web/default,
+# reused when current) in the page: its frames/s, other hosts blocked, and its frames against
+# Python's. WEB_MIN_FPS=25 also fails the run below 25 model frames/s (for a quiet machine).
+WEB_MIN_FPS ?=
 web-test: $(STAMP) web-npm web-chromium
 	$(PY) -m fomm_tf.export.web prepare $(WEB_BUILD)/test
-	cd $(WEB) && FOMM_GOLDEN_DIR=$(CURDIR)/$(WEB_BUILD)/test/golden node --test --test-reporter=spec test/
+	cd $(WEB) && FOMM_GOLDEN_DIR=$(CURDIR)/$(WEB_BUILD)/test/golden FOMM_WEB_DIR=$(CURDIR)/$(WEB_BUILD)/test \
+		node --test --test-reporter=spec test/
 	cd $(WEB) && CHROMIUM=$(CHROMIUM) node tools/e2e.mjs $(CURDIR)/$(WEB_BUILD)/test
 	$(PY) -m fomm_tf.export.web compare $(WEB_BUILD)/test
+	$(PY) -m fomm_tf.export.web photo $(WEB_BUILD)/test
+	CHROMIUM=$(CHROMIUM) $(PY) -m fomm_tf.export.web bench $(WEB_BUILD)/default --web $(WEB) \
+		--quants $(WEB_QUANT) --threads auto --frames 50 $(if $(WEB_MIN_FPS),--min-fps $(WEB_MIN_FPS),)
+
+# The default model's graphs as int8, dynamic-range, fp16 and fp32 in the page (headless
+# Chromium, single-threaded and threaded wasm): a table of frames/s and PSNR against Python
+# LiteRT for web_demo/README.md. Run it on a quiet machine.
+WEB_BENCH_THREADS ?= 0,1,2
+web-bench: $(STAMP) web-npm web-chromium
+	CHROMIUM=$(CHROMIUM) $(PY) -m fomm_tf.export.web bench $(WEB_BUILD)/bench --web $(WEB) \
+		--quants int8,dynamic,fp16,fp32 --threads $(WEB_BENCH_THREADS) --frames 50
 
 web-assets: $(STAMP) web-npm
-	$(PY) -m fomm_tf.cli export --quant $(WEB_QUANT) \
-		$(if $(WEB_CHECKPOINT),--config $(WEB_CONFIG) --checkpoint $(WEB_CHECKPOINT),) \
-		-o $(WEB)/models/default
-	$(PY) -m fomm_tf.export.web samples $(WEB)/models
+	$(PY) -m fomm_tf.export.web assets $(WEB)/models --quant $(WEB_QUANT) \
+		$(if $(WEB_CHECKPOINT),--config $(WEB_CONFIG) --checkpoint $(WEB_CHECKPOINT),)
 
-web: web-npm
-	@test -f $(WEB)/models/default/model_contract.json || $(MAKE) web-assets
-	cd $(WEB) && node serve.mjs --host $(WEB_HOST) --port $(WEB_PORT)
+# WEB_HTTPS=1: HTTPS with a self-signed certificate made here the first time (openssl, into
+# build/web/tls/, never committed or shipped): a phone on the LAN needs a secure origin for
+# its camera (make web WEB_HOST=0.0.0.0 WEB_HTTPS=1; the phone warns once, accept it).
+WEB_HTTPS ?=
+WEB_TLS := $(WEB_BUILD)/tls
+$(WEB_TLS)/cert.pem:
+	mkdir -p $(WEB_TLS)
+	openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=fomm-tf web demo" \
+		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		-keyout $(WEB_TLS)/key.pem -out $(WEB_TLS)/cert.pem 2>/dev/null
+	chmod 600 $(WEB_TLS)/key.pem
+
+web: web-npm $(if $(WEB_HTTPS),$(WEB_TLS)/cert.pem,)
+	@test -f $(WEB)/models/default/model_contract.json -a -f $(WEB)/models/face/detector.json \
+		|| $(MAKE) web-assets
+	cd $(WEB) && node serve.mjs --host $(WEB_HOST) --port $(WEB_PORT) \
+		$(if $(WEB_HTTPS),--tls-cert $(CURDIR)/$(WEB_TLS)/cert.pem --tls-key $(CURDIR)/$(WEB_TLS)/key.pem,)

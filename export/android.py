@@ -36,6 +36,9 @@ def write_android_assets(model_dir: str | os.PathLike, assets: str | os.PathLike
         for entry in contract["graphs"].values():
             shutil.copyfile(model_dir / entry["file"], target / entry["file"])
         shutil.copyfile(model_dir / CONTRACT_NAME, target / CONTRACT_NAME)
+        card = (contract.get("model") or {}).get("card")
+        if card and (model_dir / card).is_file():
+            shutil.copyfile(model_dir / card, target / card)
     size = max(int(s) for s in contract["image_size"])
     clip = render_video(DRIVING_FRAMES, size, seed=11, kind="face")
     write_image(assets / "driving.png", np.concatenate(list(clip), axis=1))

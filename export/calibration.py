@@ -52,6 +52,14 @@ def video_clip(
     return np.stack([frames[i] for i in pick]).astype(np.float32)
 
 
+def _named(path: str | os.PathLike) -> str:
+    """A calibration video or folder as the contract names it: base name and SHA-256."""
+    from .contract import describe_input
+
+    described = describe_input(path)
+    return f"{described['name']} (sha256 {described['sha256']})"
+
+
 #: Synthetic identities: int8 calibration sees the first, validation only the second.
 CALIBRATION_SEEDS = (0, 1)
 VALIDATION_SEEDS = (2, 3)
@@ -89,7 +97,7 @@ def calibration_clips(
         [calib],
         [held_out],
         (
-            f"{os.fspath(path)}: calibration frames 1-{half}, validation frames "
+            f"{_named(path)}: calibration frames 1-{half}, validation frames "
             f"{half + 1}-{len(clip)} of {len(clip)} spread over the video"
         ),
     )

@@ -122,11 +122,28 @@ def load_for_export(config: str, checkpoint: str | None, size: int | None, seed:
     return load_models(checkpoint, cfg)
 
 
+def _model_info(args: argparse.Namespace) -> tuple[dict, Path | None]:
+    """The contract's ``model`` section and the card to ship: the bundled model says what it
+    was trained on and carries its card; random weights say so; another checkpoint records its
+    config's name (what it was trained on is not known here)."""
+    from fomm_tf import bundled
+
+    name = Path(str(args.config)).stem
+    if args.random_weights:
+        return {"name": name, "trained_on": "nothing: random weights"}, None
+    paths = bundled.default_model_paths()
+    if paths is not None and Path(args.checkpoint).resolve() == paths[1].resolve():
+        card = bundled.CARD if bundled.CARD.is_file() else None
+        return {"name": bundled.NAME, "trained_on": bundled.TRAINED_ON}, card
+    return {"name": name, "trained_on": None}, None
+
+
 def run_export(args: argparse.Namespace) -> int:
     """``fomm export``: convert, validate, write; prints a one-screen summary."""
     from fomm_tf.motion import MotionOptions
 
     from .calibration import calibration_clips
+    from .contract import describe_input
     from .exporter import export_models
 
     if args.quant not in QUANT_MODES:
@@ -141,9 +158,9 @@ def run_export(args: argparse.Namespace) -> int:
     args.config, args.checkpoint = resolve_model(args.config, args.checkpoint, args.random_weights)
     models = load_for_export(args.config, args.checkpoint, args.size, args.seed)
     clips, held_out, described = calibration_clips(args.calibration, models.config.image_size)
-    options = {
-        "config": str(args.config),
-        "checkpoint": None if args.random_weights else str(args.checkpoint),
+    options = {  # inputs by base name and SHA-256: nothing of the exporting machine
+        "config": describe_input(args.config),
+        "checkpoint": None if args.random_weights else describe_input(args.checkpoint),
         "random_weights": bool(args.random_weights),
         "calibration": described,
         "size": args.size,
@@ -153,6 +170,7 @@ def run_export(args: argparse.Namespace) -> int:
         adapt_movement_scale=args.adapt_scale,
         relative_jacobian=args.relative_jacobian,
     )
+    model, card = _model_info(args)
     contract = export_models(
         models,
         out_dir,
@@ -163,6 +181,8 @@ def run_export(args: argparse.Namespace) -> int:
         num_threads=args.threads,
         motion=motion,
         validation_clips=held_out,
+        model=model,
+        card=card,
     )
     v = contract["validation"]
     print(

@@ -26,6 +26,8 @@ from .flatbuffer import delegation_report, op_histogram
 from .graphs import GraphFunction
 
 CONTRACT_NAME = "model_contract.json"
+#: The model card an export may carry (the bundled model's), named by ``model.card``.
+CARD_NAME = "MODEL_CARD.md"
 SCHEMA_PATH = Path(__file__).with_name("contract.schema.json")
 FORMAT = "fomm-tf/tflite-contract"
 VERSION = 2  # 2: the `motion` section (options + degenerate-input rules)
@@ -101,6 +103,52 @@ def graph_entry(graph: GraphFunction, flatbuffer: bytes) -> dict[str, Any]:
     }
 
 
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def describe_input(name_or_path: str | os.PathLike | None) -> dict[str, Any] | None:
+    """How the contract names an input of the export (config, checkpoint, calibration): its
+    base name and SHA-256, never the path on the machine that exported it.
+
+    A shipped config name (``tiny-64``) is recorded as it is, with the hash of its YAML; a
+    folder (of calibration frames) with one hash over its files' names and contents.
+    """
+    if name_or_path is None:
+        return None
+    text = os.fspath(name_or_path)
+    path = Path(text)
+    if not path.exists():
+        from fomm_tf.config import SHIPPED, shipped_config_path
+
+        if text in SHIPPED:
+            return {"name": text, "sha256": _sha256_file(Path(shipped_config_path(text)))}
+        return {"name": path.name, "sha256": None}
+    if path.is_dir():
+        digest = hashlib.sha256()
+        for item in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(item.relative_to(path).as_posix().encode() + b"\0")
+            digest.update(_sha256_file(item).encode())
+        return {"name": path.resolve().name, "sha256": digest.hexdigest()}
+    return {"name": path.name, "sha256": _sha256_file(path)}
+
+
+def _without_paths(value: Any) -> Any:
+    """``value`` with every absolute path (a string) reduced to its base name: a config's
+    ``dataset_params.root_dir`` and the like say nothing of the exporting machine."""
+    if isinstance(value, dict):
+        return {k: _without_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_paths(v) for v in value]
+    if isinstance(value, str) and (os.path.isabs(value) or value.startswith("~")):
+        return Path(value).name
+    return value
+
+
 def build_contract(
     config: FommConfig,
     graphs: dict[str, GraphFunction],
@@ -108,8 +156,12 @@ def build_contract(
     quant: str,
     options: dict[str, Any],
     motion: MotionOptions | None = None,
+    model: dict[str, Any] | None = None,
 ) -> dict:
     """The contract document (validation figures are added by the exporter).
+
+    ``model``: what the model is, for the apps to say in one line: ``name``, ``trained_on``
+    (None: not recorded) and ``card`` (a file of the export, or None).
 
     ``motion``: the motion options the apps must apply (default: the config's
     ``animate_params``), recorded with the degenerate-input rules as ``motion``.
@@ -145,9 +197,14 @@ def build_contract(
         },
         "motion": motion.to_contract(),
         "graphs": {name: graph_entry(graphs[name], files[name]) for name in graphs},
-        "fomm_config": json.loads(json.dumps(config.raw, default=str)),
+        "model": {
+            "name": str((model or {}).get("name") or config.name),
+            "trained_on": (model or {}).get("trained_on"),
+            "card": (model or {}).get("card"),
+        },
+        "fomm_config": _without_paths(json.loads(json.dumps(config.raw, default=str))),
         "export_options": {
-            **options,
+            **_without_paths(options),
             "quant": quant,
             "fomm_tf": fomm_tf.__version__,
             "tensorflow": tf.__version__,

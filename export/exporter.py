@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ from fomm_tf.media import atomic_dir
 from fomm_tf.models import Models
 from fomm_tf.motion import MotionOptions
 
-from .contract import CONTRACT_NAME, build_contract, write_contract
+from .contract import CARD_NAME, CONTRACT_NAME, build_contract, write_contract
 from .convert import QUANT_MODES, convert_graph
 from .graphs import GRAPH_NAMES, build_graphs
 
@@ -153,6 +154,8 @@ def export_models(
     num_threads: int | None = None,
     motion: MotionOptions | None = None,
     validation_clips: Sequence[np.ndarray] | None = None,
+    model: dict[str, Any] | None = None,
+    card: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Convert, validate and write ``kp_detector``/``source_encoder``/``generator`` ``.tflite``
     and ``model_contract.json`` into ``out_dir`` (replaced atomically).
@@ -169,6 +172,10 @@ def export_models(
         motion: motion options recorded in the contract (default: the config's).
         validation_clips: held-out clips the recorded accuracy figures are measured on
             (``None``: the calibration clips, and the contract says so).
+        model: the contract's ``model`` section (``name``, ``trained_on``); default: the
+            config's name, training data not recorded.
+        card: a model card (Markdown) copied into ``out_dir`` as ``MODEL_CARD.md`` and named
+            by ``model.card``.
 
     Returns:
         The contract written.
@@ -198,7 +205,14 @@ def export_models(
                 time.perf_counter() - t0,
                 len(flat) / 1e6,
             )
-        contract = build_contract(models.config, graphs, files, quant, options or {}, motion)
+        info = dict(model or {"name": models.config.name, "trained_on": None})
+        info["card"] = None
+        if card is not None:
+            shutil.copyfile(card, tmp / CARD_NAME)
+            info["card"] = CARD_NAME
+        contract = build_contract(
+            models.config, graphs, files, quant, options or {}, motion, model=info
+        )
         write_contract(tmp, contract)
         figures = validate(tmp, validation_clips, refs, num_threads=num_threads)
         figures["held_out"] = held_out  # measured on clips calibration never saw

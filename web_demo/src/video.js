@@ -127,10 +127,11 @@ export class VideoFrames {
     await shown;
   }
 
-  /** ImageData of frame i at `fps`. */
-  async frame(i, fps) {
+  /** ImageData of frame i at `fps`, at `size` ({width, height}; default: the video's). */
+  async frame(i, fps, size = null) {
     await this.seek(Math.min((i + 0.5) / fps, Math.max(0, this.duration - 1e-3)));
-    return pixelsOf(this.video, this.width, this.height, this.canvas);
+    const { width, height } = size || this;
+    return pixelsOf(this.video, width, height, this.canvas);
   }
 
   close() {
@@ -161,6 +162,11 @@ export async function openWebcam() {
   await video.play();
   return {
     video,
+    stream,
+    /** Call `fn` when the camera's track ends by itself (unplugged, taken, revoked). */
+    onEnded(fn) {
+      for (const track of stream.getVideoTracks()) track.addEventListener("ended", fn, { once: true });
+    },
     stop() {
       for (const track of stream.getTracks()) track.stop();
       video.srcObject = null;
@@ -169,21 +175,20 @@ export async function openWebcam() {
 }
 
 /**
- * Frames (ImageData, all one size) -> a WebM Blob, played into a canvas stream at `fps`.
- * Returns null when the browser has no MediaRecorder for WebM.
+ * `count` frames drawn by `draw(ctx, i)` into a width x height canvas -> a WebM Blob, played
+ * into a canvas stream at `fps`. Returns null when the browser has no MediaRecorder for WebM.
  */
-export async function recordWebM(frames, fps) {
-  if (!frames.length || typeof MediaRecorder === "undefined") return null;
+export async function recordWebM({ width, height, count, fps, draw }) {
+  if (!count || typeof MediaRecorder === "undefined") return null;
   const mime = ["video/webm;codecs=vp9", "video/webm;codecs=vp8", "video/webm"].find((m) =>
     MediaRecorder.isTypeSupported(m),
   );
   if (!mime) return null;
-  const { width, height } = frames[0];
   const canvas = document.createElement("canvas");
   canvas.width = width;
   canvas.height = height;
   const ctx = canvas.getContext("2d");
-  ctx.putImageData(frames[0], 0, 0);
+  draw(ctx, 0);
   const stream = canvas.captureStream(0);
   const track = stream.getVideoTracks()[0];
   const recorder = new MediaRecorder(stream, { mimeType: mime, videoBitsPerSecond: 4e6 });
@@ -192,8 +197,8 @@ export async function recordWebM(frames, fps) {
   const stopped = new Promise((resolve) => (recorder.onstop = resolve));
   recorder.start();
   const t0 = performance.now();
-  for (let i = 0; i < frames.length; i++) {
-    ctx.putImageData(frames[i], 0, 0);
+  for (let i = 0; i < count; i++) {
+    draw(ctx, i);
     if (track.requestFrame) track.requestFrame();
     const wait = t0 + ((i + 1) * 1000) / fps - performance.now();
     await new Promise((r) => setTimeout(r, Math.max(0, wait)));

@@ -140,3 +140,33 @@ test("the server never leaves its folders", () => {
   assert.equal(resolvePath("/fixtures/%2e%2e/%2e%2e/etc/passwd", mounts, root), "/data/fx/etc/passwd");
   assert.equal(resolvePath("/%E0%A4%A", mounts, root), null);
 });
+
+test("serve.mjs over HTTPS (a self-signed certificate): the page's headers, a secure origin", async (t) => {
+  const { execFileSync } = await import("node:child_process");
+  const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const https = await import("node:https");
+  const { startServer, parseArgs } = await import("../serve.mjs");
+  const dir = mkdtempSync(path.join(tmpdir(), "fomm-tls-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  try {
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+      "-subj", "/CN=test", "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")],
+    { stdio: "ignore" });
+  } catch {
+    t.skip("no openssl");
+    return;
+  }
+  assert.throws(() => parseArgs(["--tls-cert", "c.pem"]), /go together/);
+  const tls = { cert: readFileSync(path.join(dir, "cert.pem")), key: readFileSync(path.join(dir, "key.pem")) };
+  const { server, url } = await startServer({ tls });
+  t.after(() => server.close());
+  assert.match(url, /^https:\/\/127\.0\.0\.1:\d+\/$/);
+  const res = await new Promise((resolve, reject) =>
+    https.get(url, { rejectUnauthorized: false }, resolve).on("error", reject),
+  );
+  res.resume();
+  assert.equal(res.statusCode, 200);
+  assert.equal(res.headers["cross-origin-opener-policy"], "same-origin");
+  assert.equal(res.headers["cross-origin-embedder-policy"], "require-corp");
+});

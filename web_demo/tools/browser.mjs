@@ -42,3 +42,26 @@ export async function launch(options = {}) {
     },
   };
 }
+
+/**
+ * Block (and record) every request from `context` to a host other than `origin`'s; returns
+ * the live list of blocked URLs.
+ */
+export async function blockOtherHosts(context, origin) {
+  const foreign = [];
+  const host = new URL(origin).host;
+  const other = (u) => (u.protocol === "http:" || u.protocol === "https:") && u.host !== host;
+  await context.route("**/*", (route) => {
+    const u = new URL(route.request().url());
+    if (other(u)) {
+      if (!foreign.includes(u.href)) foreign.push(u.href);
+      return route.abort("blockedbyclient");
+    }
+    return route.continue();
+  });
+  context.on("request", (req) => {
+    const u = new URL(req.url());
+    if (other(u) && !foreign.includes(u.href)) foreign.push(u.href);
+  });
+  return foreign;
+}

@@ -21,73 +21,97 @@ import java.util.concurrent.ExecutorService
 import java.util.concurrent.Executors
 import java.util.concurrent.ScheduledExecutorService
 import java.util.concurrent.TimeUnit
+import org.fommtf.core.BufferPool
 import org.fommtf.core.Frame
-
-/** Something that produces driving frames until stopped. */
-interface Driver {
-    fun start()
-    fun stop()
-}
+import org.fommtf.core.LiveSession
 
 /**
- * The front camera as the driver: CameraX `ImageAnalysis` in RGBA_8888 with
- * `STRATEGY_KEEP_ONLY_LATEST` (the camera never queues frames for us), about 640x480. Each image
- * is copied into a core [Frame] carrying CameraX's `rotationDegrees` and a mirror flag (so the
- * animation moves like a mirror image), then closed at once; the [sink] drops it when inference
- * is busy.
+ * The front camera as the driver, for one screen (its [PreviewView] and lifecycle owner); the
+ * core's `DriverState` decides when to open, bind and unbind it.
+ *
+ * CameraX `ImageAnalysis` in RGBA_8888 with `STRATEGY_KEEP_ONLY_LATEST` (the camera never
+ * queues frames for us), about 640x480, on its own analysis thread created at [bind] and shut
+ * down at [unbind]. Each image is offered to the session first: only when the inference thread
+ * is idle is it copied (into a buffer of the [pool], recycled after the frame) into a core
+ * [Frame] carrying CameraX's `rotationDegrees` and a mirror flag; otherwise it is closed
+ * without a copy.
  */
 class CameraDriver(
     private val context: Context,
     private val owner: LifecycleOwner,
     private val preview: PreviewView,
-    private val sink: (Frame) -> Unit,
+    private val session: LiveSession,
+    private val pool: BufferPool,
     private val onError: (Throwable) -> Unit,
-) : Driver {
-    private val analysisThread: ExecutorService = Executors.newSingleThreadExecutor()
+) {
     private var provider: ProcessCameraProvider? = null
+    private var analysisThread: ExecutorService? = null
+    private var analysis: ImageAnalysis? = null
+    private var shown: Preview? = null
 
-    override fun start() {
+    /** Get CameraX's provider; [onReady] runs on the main thread when it is there. */
+    fun open(onReady: () -> Unit) {
         val future = ProcessCameraProvider.getInstance(context)
         future.addListener({
             try {
-                val cameras = future.get()
-                provider = cameras
-                val selector = ResolutionSelector.Builder()
-                    .setResolutionStrategy(
-                        ResolutionStrategy(
-                            Size(640, 480),
-                            ResolutionStrategy.FALLBACK_RULE_CLOSEST_HIGHER_THEN_LOWER,
-                        ),
-                    )
-                    .build()
-                val analysis = ImageAnalysis.Builder()
-                    .setBackpressureStrategy(ImageAnalysis.STRATEGY_KEEP_ONLY_LATEST)
-                    .setOutputImageFormat(ImageAnalysis.OUTPUT_IMAGE_FORMAT_RGBA_8888)
-                    .setResolutionSelector(selector)
-                    .build()
-                analysis.setAnalyzer(analysisThread) { image -> image.use { sink(toFrame(it)) } }
-                val shown = Preview.Builder().build()
-                shown.setSurfaceProvider(preview.surfaceProvider)
-                cameras.unbindAll()
-                cameras.bindToLifecycle(owner, CameraSelector.DEFAULT_FRONT_CAMERA, shown, analysis)
+                provider = future.get()
+                onReady()
             } catch (e: Exception) {
                 onError(e)
             }
         }, ContextCompat.getMainExecutor(context))
     }
 
-    override fun stop() {
-        provider?.unbindAll()
+    /** Bind preview + analysis (call only when `DriverState` says BIND_CAMERA). */
+    fun bind() {
+        val cameras = provider ?: throw IllegalStateException("bind() before the provider is ready")
+        unbind()
+        val selector = ResolutionSelector.Builder()
+            .setResolutionStrategy(
+                ResolutionStrategy(Size(640, 480), ResolutionStrategy.FALLBACK_RULE_CLOSEST_HIGHER_THEN_LOWER),
+            )
+            .build()
+        val thread = Executors.newSingleThreadExecutor()
+        val use = ImageAnalysis.Builder()
+            .setBackpressureStrategy(ImageAnalysis.STRATEGY_KEEP_ONLY_LATEST)
+            .setOutputImageFormat(ImageAnalysis.OUTPUT_IMAGE_FORMAT_RGBA_8888)
+            .setResolutionSelector(selector)
+            .build()
+        use.setAnalyzer(thread) { image ->
+            image.use { session.offer { toFrame(it, pool) } } // dropped before any copy
+        }
+        val view = Preview.Builder().build()
+        view.setSurfaceProvider(preview.surfaceProvider)
+        analysisThread = thread
+        analysis = use
+        shown = view
+        try {
+            cameras.bindToLifecycle(owner, CameraSelector.DEFAULT_FRONT_CAMERA, view, use)
+        } catch (e: Exception) {
+            unbind()
+            throw e
+        }
+    }
+
+    /** Unbind what [bind] bound and shut its analysis thread down. */
+    fun unbind() {
+        analysis?.clearAnalyzer()
+        val bound = listOfNotNull(shown, analysis)
+        if (bound.isNotEmpty()) provider?.unbind(*bound.toTypedArray())
+        analysis = null
+        shown = null
+        analysisThread?.shutdown()
+        analysisThread = null
     }
 
     companion object {
-        /** An RGBA_8888 camera image as a core frame (one copy; the image can be closed). */
-        fun toFrame(image: ImageProxy): Frame {
+        /** An RGBA_8888 camera image as a core frame, copied once into a pooled buffer. */
+        fun toFrame(image: ImageProxy, pool: BufferPool): Frame {
             val plane = image.planes[0]
             require(plane.pixelStride == 4) { "RGBA_8888 expected, pixel stride ${plane.pixelStride}" }
             val buffer = plane.buffer
             buffer.rewind()
-            val bytes = ByteArray(buffer.remaining())
+            val bytes = pool.acquire(buffer.remaining())
             buffer.get(bytes)
             return Frame.rgba(
                 bytes, 0, image.width, image.height, plane.rowStride,
@@ -99,28 +123,31 @@ class CameraDriver(
 
 /**
  * The bundled driving clip as the driver: `driving.png` in the assets, a strip of square frames
- * side by side (`fomm export --android-assets`), played in a loop at [fps]. Frames are offered
- * on a timer whatever the inference speed, so slow phones drop frames as with the camera.
+ * side by side (`fomm export --android-assets`), decoded once (the app keeps this object in its
+ * ViewModel) and played in a loop at [fps] on a timer thread that [stop] shuts down. Frames are
+ * offered whatever the inference speed, so slow phones drop frames as with the camera.
  */
-class ClipDriver(
-    context: Context,
-    private val sink: (Frame) -> Unit,
-    private val fps: Int = 25,
-) : Driver {
-    private val frames: List<Frame> = decodeStrip(context)
+class ClipDriver(private val context: Context, private val fps: Int = 25) {
+    @Volatile private var frames: List<Frame>? = null
     private var timer: ScheduledExecutorService? = null
     private var next = 0
 
-    override fun start() {
+    fun start(session: LiveSession, onError: (Throwable) -> Unit) {
         if (timer != null) return
         timer = Executors.newSingleThreadScheduledExecutor().also {
-            it.scheduleAtFixedRate(
-                { sink(frames[next++ % frames.size]) }, 0, 1000L / fps, TimeUnit.MILLISECONDS,
-            )
+            it.scheduleAtFixedRate({
+                try {
+                    val clip = frames ?: decodeStrip(context).also { f -> frames = f }
+                    session.submit(clip[next++ % clip.size])
+                } catch (e: Exception) {
+                    onError(e)
+                    throw e // a broken clip stops the timer
+                }
+            }, 0, 1000L / fps, TimeUnit.MILLISECONDS)
         }
     }
 
-    override fun stop() {
+    fun stop() {
         timer?.shutdownNow()
         timer = null
     }

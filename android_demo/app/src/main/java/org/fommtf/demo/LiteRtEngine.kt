@@ -5,75 +5,93 @@ import com.google.ai.edge.litert.Accelerator
 import com.google.ai.edge.litert.CompiledModel
 import com.google.ai.edge.litert.Environment
 import com.google.ai.edge.litert.TensorBuffer
+import org.fommtf.core.BufferedEngine
 import org.fommtf.core.ContractException
-import org.fommtf.core.Engine
 import org.fommtf.core.GraphSpec
+import org.fommtf.core.LiveSession
 import org.fommtf.core.ModelContract
 import org.fommtf.core.TensorSpec
 
 /**
- * The core's [Engine] on LiteRT 2.x: one [CompiledModel] per exported graph, loaded from the
- * app's assets (`model/`, written by `make android-assets`).
+ * The core's engine on LiteRT 2.x: one [CompiledModel] per exported graph, loaded from the
+ * app's assets (`model/`, written by `make android-assets`). [BufferedEngine] decides what to
+ * write: the generator's per-source inputs go into their [TensorBuffer]s once per source.
  *
- * CPU (XNNPACK) by default; with [useGpu] the GPU accelerator (`litert-gpu`) is tried first and,
+ * Created, run and closed on the core's inference thread ([Factory] is called there by
+ * `LiveSession.load`): LiteRT's GPU path is never touched from two threads.
+ *
+ * CPU (XNNPACK) by default; with `gpu` the GPU accelerator (`litert-gpu`) is tried first and,
  * when it is missing or fails to compile a graph, the engine falls back to the CPU and says so
- * in [describe]. Each graph file is checked against the contract's size and SHA-256, and the
- * number of tensors and each output's element count against the contract's shapes, before the
- * first frame: a mismatch is a [ContractException] naming the field.
+ * in [describe]. Each graph asset is checked against the contract's size and SHA-256 as a
+ * stream (no copy of the graph on the Java heap), and the number of tensors and each output's
+ * element count against the contract's shapes, before the first frame: a mismatch is a
+ * [ContractException] naming the field.
  *
  * Tensors are bound by the contract's `position` (the graphs have no signatures; LiteRT orders
  * their buffers as the graph does). Quantized tensors (int8/uint8) are encoded and decoded with
  * the contract's scale and zero point.
  */
 class LiteRtEngine private constructor(
+    contract: ModelContract,
     private val environment: Environment,
     private val graphs: Map<String, Graph>,
     private val description: String,
-) : Engine {
+) : BufferedEngine(contract) {
 
     private class Graph(
-        val spec: GraphSpec,
         val model: CompiledModel,
         val inputs: List<TensorBuffer>,
         val outputs: List<TensorBuffer>,
-    )
+    ) {
+        fun close() {
+            inputs.forEach { it.close() }
+            outputs.forEach { it.close() }
+            model.close()
+        }
+    }
 
-    override fun run(graph: String, inputs: Map<String, FloatArray>): Map<String, FloatArray> {
-        val g = graphs[graph] ?: throw IllegalArgumentException("no graph $graph")
-        for (t in g.spec.inputs) {
-            val values = inputs[t.name] ?: throw IllegalArgumentException("$graph: no ${t.name}")
-            val buffer = g.inputs[t.position]
-            if (t.isQuantized) {
-                buffer.writeInt8(t.quantization.quantizeToBytes(values, t.dtype))
-            } else {
-                buffer.writeFloat(values)
-            }
+    private fun graph(spec: GraphSpec): Graph =
+        graphs[spec.name] ?: throw IllegalArgumentException("no graph ${spec.name}")
+
+    override fun write(graph: GraphSpec, input: TensorSpec, values: FloatArray) {
+        val buffer = graph(graph).inputs[input.position]
+        if (input.isQuantized) {
+            buffer.writeInt8(input.quantization.quantizeToBytes(values, input.dtype))
+        } else {
+            buffer.writeFloat(values)
         }
+    }
+
+    override fun invoke(graph: GraphSpec) {
+        val g = graph(graph)
         g.model.run(g.inputs, g.outputs)
-        val out = LinkedHashMap<String, FloatArray>()
-        for (t in g.spec.outputs) {
-            out[t.name] = read(t, g.outputs[t.position])
-        }
-        return out
+    }
+
+    override fun read(graph: GraphSpec, output: TensorSpec): FloatArray {
+        val buffer = graph(graph).outputs[output.position]
+        return if (output.isQuantized) output.quantization.dequantize(buffer.readInt8(), output.dtype)
+        else buffer.readFloat()
     }
 
     override fun describe(): String = description
 
     override fun close() {
-        for (g in graphs.values) {
-            g.inputs.forEach { it.close() }
-            g.outputs.forEach { it.close() }
-            g.model.close()
-        }
+        graphs.values.forEach { it.close() }
         environment.close()
+    }
+
+    /** What `LiveSession.load` calls on the inference thread. */
+    class Factory(context: Context) : LiveSession.EngineFactory {
+        private val context = context.applicationContext
+
+        override fun contract(): ModelContract = readContract(context)
+
+        override fun create(contract: ModelContract, gpu: Boolean): LiteRtEngine =
+            load(context, contract, gpu)
     }
 
     companion object {
         const val MODEL_DIR = "model"
-
-        private fun read(t: TensorSpec, buffer: TensorBuffer): FloatArray =
-            if (t.isQuantized) t.quantization.dequantize(buffer.readInt8(), t.dtype)
-            else buffer.readFloat()
 
         private fun checkDtypes(spec: GraphSpec) {
             for ((list, tensors) in listOf("inputs" to spec.inputs, "outputs" to spec.outputs)) {
@@ -106,8 +124,9 @@ class LiteRtEngine private constructor(
         fun load(context: Context, contract: ModelContract, useGpu: Boolean): LiteRtEngine {
             for (spec in contract.graphs().values) {
                 checkDtypes(spec)
-                val bytes = context.assets.open("$MODEL_DIR/${spec.file}").use { it.readBytes() }
-                contract.verifyGraphFile(spec.name, bytes)
+                context.assets.open("$MODEL_DIR/${spec.file}").use {
+                    contract.verifyGraphStream(spec.name, it)
+                }
             }
             val env = Environment.create()
             try {
@@ -117,20 +136,24 @@ class LiteRtEngine private constructor(
                     if (Accelerator.GPU !in available) {
                         val graphs = loadOn(context, contract, env, Accelerator.CPU)
                         return LiteRtEngine(
-                            env, graphs, "LiteRT CPU (XNNPACK): no GPU accelerator on this phone",
+                            contract, env, graphs, "LiteRT CPU (XNNPACK): no GPU accelerator on this phone",
                         )
                     }
                     try {
-                        return LiteRtEngine(env, loadOn(context, contract, env, Accelerator.GPU), "LiteRT GPU")
+                        return LiteRtEngine(
+                            contract, env, loadOn(context, contract, env, Accelerator.GPU), "LiteRT GPU",
+                        )
                     } catch (e: Exception) {
                         if (e is ContractException) throw e
                         val graphs = loadOn(context, contract, env, Accelerator.CPU)
                         return LiteRtEngine(
-                            env, graphs, "LiteRT CPU (XNNPACK): the GPU failed (${e.message})",
+                            contract, env, graphs, "LiteRT CPU (XNNPACK): the GPU failed (${e.message})",
                         )
                     }
                 }
-                return LiteRtEngine(env, loadOn(context, contract, env, Accelerator.CPU), "LiteRT CPU (XNNPACK)")
+                return LiteRtEngine(
+                    contract, env, loadOn(context, contract, env, Accelerator.CPU), "LiteRT CPU (XNNPACK)",
+                )
             } catch (e: Exception) {
                 env.close()
                 throw e
@@ -161,11 +184,7 @@ class LiteRtEngine private constructor(
                     }
                 }
             } catch (e: Exception) {
-                for (g in graphs.values) {
-                    g.inputs.forEach { it.close() }
-                    g.outputs.forEach { it.close() }
-                    g.model.close()
-                }
+                graphs.values.forEach { it.close() }
                 throw e
             }
             return graphs
@@ -174,12 +193,18 @@ class LiteRtEngine private constructor(
         private fun bind(contract: ModelContract, spec: GraphSpec, model: CompiledModel): Graph {
             val inputs = model.createInputBuffers()
             val outputs = model.createOutputBuffers()
-            val sizes = IntArray(outputs.size) { i ->
-                val t = spec.outputs.firstOrNull { it.position == i }
-                if (t != null && t.isQuantized) outputs[i].readInt8().size else outputs[i].readFloat().size
+            try {
+                val sizes = IntArray(outputs.size) { i ->
+                    val t = spec.outputs.firstOrNull { it.position == i }
+                    if (t != null && t.isQuantized) outputs[i].readInt8().size else outputs[i].readFloat().size
+                }
+                contract.checkGraphSizes(spec.name, inputs.size, sizes)
+            } catch (e: Exception) {
+                inputs.forEach { it.close() }
+                outputs.forEach { it.close() }
+                throw e
             }
-            contract.checkGraphSizes(spec.name, inputs.size, sizes)
-            return Graph(spec, model, inputs, outputs)
+            return Graph(model, inputs, outputs)
         }
     }
 }

@@ -15,7 +15,7 @@ import java.util.Map;
  * The first driving frame after {@link #setSource} or {@link #resetDriving} is the initial
  * frame that relative motion is measured from (and that fixes the movement scale). Every
  * stage is timed ({@link #timer()}). Not thread-safe: drive it from one thread (the
- * {@link FrameScheduler}'s).
+ * {@link FrameScheduler}'s, through {@link LiveSession}).
  */
 public final class AnimationPipeline {
     /** Stage names of {@link #timer()}. */
@@ -137,7 +137,11 @@ public final class AnimationPipeline {
         return new Result(prediction, argb, kp, norm, scale);
     }
 
-    /** The generator on the cached source and normalized driving keypoints. */
+    /**
+     * The generator on the cached source and normalized driving keypoints. The per-source
+     * inputs (encoder features, source keypoints) are passed as stable, with the
+     * {@link SourceCache} as their token: a {@link BufferedEngine} writes them once per source.
+     */
     public float[] generate(Keypoints normalized) throws Exception {
         Map<String, float[]> feeds = new LinkedHashMap<>(source.encoded());
         feeds.put("kp_source_value", source.keypoints.value);
@@ -146,7 +150,13 @@ public final class AnimationPipeline {
             feeds.put("kp_source_jacobian", source.keypoints.jacobian);
             feeds.put("kp_driving_jacobian", normalized.jacobian);
         }
-        return run(ModelContract.GENERATOR, feeds).get("prediction");
+        Map<String, Object> stable = new LinkedHashMap<>();
+        for (String name : feeds.keySet()) {
+            if (!name.startsWith("kp_driving_")) {
+                stable.put(name, source);
+            }
+        }
+        return run(ModelContract.GENERATOR, feeds, stable).get("prediction");
     }
 
     private Keypoints keypoints(float[] image) throws Exception {
@@ -158,6 +168,11 @@ public final class AnimationPipeline {
 
     /** Run a graph, checking the feeds and the outputs against the contract's shapes. */
     private Map<String, float[]> run(String graph, Map<String, float[]> feeds) throws Exception {
+        return run(graph, feeds, Map.of());
+    }
+
+    private Map<String, float[]> run(String graph, Map<String, float[]> feeds,
+            Map<String, Object> stable) throws Exception {
         GraphSpec spec = contract.graph(graph);
         for (TensorSpec t : spec.inputs) {
             float[] v = feeds.get(t.name);
@@ -167,7 +182,7 @@ public final class AnimationPipeline {
                         + t.size());
             }
         }
-        Map<String, float[]> out = engine.run(graph, feeds);
+        Map<String, float[]> out = engine.run(graph, feeds, stable);
         for (TensorSpec t : spec.outputs) {
             float[] v = out.get(t.name);
             if (v == null || v.length != t.size()) {

@@ -64,6 +64,11 @@ public final class Frame {
         return argb(pixels, width, height, 0, false);
     }
 
+    /** The RGBA bytes this frame reads (its buffer, to recycle), or null for an ARGB frame. */
+    public byte[] rgbaBuffer() {
+        return rgba;
+    }
+
     /** Width after rotation. */
     public int uprightWidth() {
         return rotation % 180 == 0 ? width : height;

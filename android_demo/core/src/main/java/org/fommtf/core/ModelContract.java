@@ -163,13 +163,36 @@ public final class ModelContract {
      * export, or a truncated asset).
      */
     public void verifyGraphFile(String graph, byte[] content) {
+        checkSizeAndDigest(graph, content.length, sha256(content));
+    }
+
+    /**
+     * {@link #verifyGraphFile} on a stream (an asset), read in 64 KiB blocks: the graph is
+     * hashed without a copy of it on the heap. The stream is read to its end, not closed.
+     */
+    public void verifyGraphStream(String graph, java.io.InputStream in) throws java.io.IOException {
+        MessageDigest digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        byte[] block = new byte[1 << 16];
+        long total = 0;
+        for (int n = in.read(block); n >= 0; n = in.read(block)) {
+            digest.update(block, 0, n);
+            total += n;
+        }
+        checkSizeAndDigest(graph, total, hex(digest.digest()));
+    }
+
+    private void checkSizeAndDigest(String graph, long length, String digest) {
         GraphSpec spec = graph(graph);
         String field = "graphs." + graph;
-        if (content.length != spec.bytes) {
-            throw new ContractException(field + ".bytes", spec.file + " has " + content.length
+        if (length != spec.bytes) {
+            throw new ContractException(field + ".bytes", spec.file + " has " + length
                     + " bytes, the contract says " + spec.bytes);
         }
-        String digest = sha256(content);
         if (!digest.equals(spec.sha256)) {
             throw new ContractException(field + ".sha256", spec.file + " has SHA-256 " + digest
                     + ", the contract says " + spec.sha256 + " (graphs and contract from"
@@ -227,15 +250,18 @@ public final class ModelContract {
 
     static String sha256(byte[] content) {
         try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(content);
-            StringBuilder sb = new StringBuilder();
-            for (byte b : d) {
-                sb.append(String.format("%02x", b & 0xff));
-            }
-            return sb.toString();
+            return hex(MessageDigest.getInstance("SHA-256").digest(content));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private static String hex(byte[] d) {
+        StringBuilder sb = new StringBuilder();
+        for (byte b : d) {
+            sb.append(String.format("%02x", b & 0xff));
+        }
+        return sb.toString();
     }
 
     // ---------------------------------------------------------------------------------------

@@ -61,12 +61,25 @@ public class ContractTest {
         for (GraphSpec g : c.graphs().values()) {
             byte[] bytes = java.nio.file.Files.readAllBytes(Golden.dir().resolve(g.file));
             c.verifyGraphFile(g.name, bytes);
+            c.verifyGraphStream(g.name, new java.io.ByteArrayInputStream(bytes)); // an asset
             bytes[bytes.length / 2] ^= 1;
             try {
                 c.verifyGraphFile(g.name, bytes);
                 fail("accepted a modified " + g.file);
             } catch (ContractException e) {
                 assertEquals("graphs." + g.name + ".sha256", e.field());
+            }
+            try {
+                c.verifyGraphStream(g.name, new java.io.ByteArrayInputStream(bytes));
+                fail("accepted a modified " + g.file + " (stream)");
+            } catch (ContractException e) {
+                assertEquals("graphs." + g.name + ".sha256", e.field());
+            }
+            try {
+                c.verifyGraphStream(g.name, new java.io.ByteArrayInputStream(bytes, 0, 100));
+                fail("accepted a truncated " + g.file);
+            } catch (ContractException e) {
+                assertEquals("graphs." + g.name + ".bytes", e.field());
             }
         }
     }

@@ -63,6 +63,110 @@ public class SchedulingTest {
     }
 
     @Test
+    public void tasksRunOnTheFrameThreadInOrderBetweenFrames() throws Exception {
+        List<String> log = Collections.synchronizedList(new ArrayList<>());
+        List<Thread> threads = Collections.synchronizedList(new ArrayList<>());
+        FrameScheduler<Integer> s = new FrameScheduler<>("test", f -> {
+            threads.add(Thread.currentThread());
+            log.add("frame " + f);
+        }, null, null);
+        assertTrue(s.execute(() -> {
+            threads.add(Thread.currentThread());
+            log.add("load");
+        }));
+        s.submit(1);
+        assertTrue(s.awaitIdle(5000));
+        s.execute(() -> {
+            threads.add(Thread.currentThread());
+            log.add("source");
+        });
+        s.submit(2);
+        assertTrue(s.awaitIdle(5000));
+        s.execute(() -> {
+            threads.add(Thread.currentThread());
+            log.add("close");
+        });
+        s.close();
+        assertTrue(s.join(5000));
+        assertEquals(List.of("load", "frame 1", "source", "frame 2", "close"), log);
+        assertEquals(1, threads.stream().distinct().count());
+        assertTrue(threads.get(0) != Thread.currentThread());
+        assertTrue("a closed scheduler runs no new task", !s.execute(() -> log.add("late")));
+    }
+
+    @Test
+    public void offerMakesAFrameOnlyWhenTheThreadIsIdle() throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicLong made = new AtomicLong();
+        List<Integer> done = Collections.synchronizedList(new ArrayList<>());
+        try (FrameScheduler<Integer> s = new FrameScheduler<>("test", f -> {
+            started.countDown();
+            release.await(5, TimeUnit.SECONDS);
+            done.add(f);
+        }, null, null)) {
+            assertTrue(s.offer(() -> (int) made.incrementAndGet()));
+            assertTrue(started.await(5, TimeUnit.SECONDS));
+            for (int i = 0; i < 5; i++) {
+                assertTrue(!s.offer(() -> (int) made.incrementAndGet()));
+            }
+            assertEquals("nothing made while busy", 1, made.get());
+            release.countDown();
+            assertTrue(s.awaitIdle(5000));
+            assertTrue(s.offer(() -> (int) made.incrementAndGet()));
+            assertTrue(s.awaitIdle(5000));
+            assertTrue("null: nothing to process", !s.offer(() -> null));
+            assertEquals(List.of(1, 2), done);
+            assertEquals(5, s.dropped());
+            assertEquals(7, s.submitted());
+        }
+    }
+
+    @Test
+    public void pausedSchedulerDropsTheWaitingFrameAndRefusesNewOnes() throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        List<Integer> done = Collections.synchronizedList(new ArrayList<>());
+        List<Integer> dropped = Collections.synchronizedList(new ArrayList<>());
+        try (FrameScheduler<Integer> s = new FrameScheduler<>("test", f -> {
+            started.countDown();
+            release.await(5, TimeUnit.SECONDS);
+            done.add(f);
+        }, dropped::add, null)) {
+            s.submit(1);
+            assertTrue(started.await(5, TimeUnit.SECONDS));
+            s.submit(2); // waits
+            s.pause();
+            assertTrue(!s.submit(3));
+            release.countDown();
+            assertTrue(s.awaitIdle(5000));
+            assertEquals(List.of(1), done);
+            assertEquals(List.of(2, 3), dropped);
+            s.resume();
+            assertTrue(s.submit(4));
+            assertTrue(s.awaitIdle(5000));
+            assertEquals(List.of(1, 4), done);
+        }
+    }
+
+    @Test
+    public void bufferPoolReusesBuffersOfTheSameSize() {
+        BufferPool pool = new BufferPool(2);
+        byte[] a = pool.acquire(16);
+        pool.release(a);
+        pool.release(a); // twice: kept once
+        assertTrue(a == pool.acquire(16));
+        byte[] b = pool.acquire(16);
+        assertTrue(a != b);
+        pool.release(a);
+        pool.release(b);
+        pool.release(new byte[16]); // over capacity: not kept
+        byte[] c = pool.acquire(32); // another size (the camera's resolution changed)
+        assertEquals(32, c.length);
+        assertEquals(3, pool.allocated());
+    }
+
+    @Test
     public void stageTimerReportsMillisecondsAndFps() {
         AtomicLong clock = new AtomicLong();
         StageTimer t = new StageTimer(clock::get, 0.5, 10);
