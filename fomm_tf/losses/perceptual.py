@@ -262,8 +262,8 @@ class HEDVGG16Features:
     ``--perceptual-features hed-vgg16``.
 
     Examples:
-        >>> hed = HEDVGG16Features()  # doctest: +SKIP
-        >>> [f.shape[-1] for f in hed(tf.zeros((1, 32, 32, 3)))]  # doctest: +SKIP
+        >>> hed = HEDVGG16Features()
+        >>> [f.shape[-1] for f in hed(tf.zeros((1, 32, 32, 3)))]
         [64, 128, 256, 512, 512]
     """
 
