@@ -94,7 +94,7 @@ clean:
 	rm -rf $(VENV) out build *.egg-info .pytest_cache .ruff_cache
 
 # ---------------------------------------------------------------------------------------------
-# Browser demo (web_demo/, README "Browser demo"): LiteRT.js in the page, tested in headless
+# Browser demo (web_demo/, docs/export-and-apps.md): LiteRT.js in the page, tested in headless
 # Chromium. `make test` runs web-test too (the extra prerequisite below).
 WEB := web_demo
 WEB_BUILD := build/web

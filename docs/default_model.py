@@ -1,6 +1,6 @@
 """Make the bundled default model (``fomm_tf/default_model/``): data, training, model card.
 
-The whole recipe, step by step (``make default-model`` runs ``data`` and ``train``)::
+The whole recipe, step by step (also in ``docs/default-model.md``)::
 
     python docs/default_model.py data                 # data/face128 (seed 1), data/face128-heldout (seed 2)
     # the comparison, side by side, one core each (stopped at 1750 and 500 steps):

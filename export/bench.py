@@ -65,8 +65,8 @@ def bench_tflite(model_dir: str | os.PathLike, frames: int = 5, threads: int = 2
     )
 
 
-def bench_keras(config: str, frames: int = 5, threads: int = 2) -> dict:
-    """Time the Keras float graphs (``tf.function``, batch 1, random weights)."""
+def bench_keras(config: str, frames: int = 5, threads: int = 2, precision: str = "float32") -> dict:
+    """Time the Keras graphs (``tf.function``, batch 1, random weights) in ``precision``."""
     import tensorflow as tf
 
     from fomm_tf.models import build_models
@@ -78,7 +78,7 @@ def bench_keras(config: str, frames: int = 5, threads: int = 2) -> dict:
         tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:  # TensorFlow already ran something in this process
         log.warning("TensorFlow already initialised: keras bench uses its existing threads")
-    models = build_models(config, seed=0)
+    models = build_models(config, seed=0, precision=precision)
     graphs_fn = build_graphs(models)
     h, w = models.config.image_size
     rng = np.random.default_rng(0)
@@ -106,6 +106,7 @@ def bench_keras(config: str, frames: int = 5, threads: int = 2) -> dict:
         {
             "backend": "keras",
             "config": config,
+            "precision": precision,
             "image_size": [h, w],
             "threads": threads,
             "frames": frames,
@@ -117,7 +118,7 @@ def bench_keras(config: str, frames: int = 5, threads: int = 2) -> dict:
 
 def format_result(r: dict[str, Any]) -> str:
     """A few human-readable lines for one benchmark result."""
-    what = r.get("quant") or r.get("config")
+    what = r.get("quant") or f"{r.get('config')} {r.get('precision', 'float32')}"
     lines = [
         f"{r['backend']} {what} {r['image_size'][0]}x{r['image_size'][1]}, "
         f"{r['threads']} threads: {r['ms_per_frame']:.1f} ms/frame = "

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fomm_tf.bundled import resolve_model
 from fomm_tf.errors import InputError
+from fomm_tf.layers.precision import add_precision_argument, check_precision
 
 from .convert import QUANT_MODES
 
@@ -205,6 +206,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
     parser.add_argument("--frames", type=int, default=5, help="timed frames (default 5)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_precision_argument(parser, extra="--backend keras: ")
     return parser
 
 
@@ -221,6 +223,9 @@ def run_bench(args: argparse.Namespace) -> int:
             raise InputError("--backend tflite needs --model-dir DIR (a `fomm export` output)")
         result = bench_tflite(args.model_dir, frames=args.frames, threads=args.threads)
     else:
-        result = bench_keras(args.config, frames=args.frames, threads=args.threads)
+        check_precision(args.precision)
+        result = bench_keras(
+            args.config, frames=args.frames, threads=args.threads, precision=args.precision
+        )
     print(json.dumps(result) if args.json else format_result(result))
     return 0

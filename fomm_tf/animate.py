@@ -56,7 +56,7 @@ class KerasBackend:
         out = self.models.generator.animate_cached(
             source, cache, kp_source, kp_driving, with_deformed=False
         )
-        return out["prediction"]
+        return tf.cast(out["prediction"], tf.float32)  # bfloat16 / float16 compute → float32
 
     def prepare(self, source: np.ndarray) -> KpDict:
         self._source = tf.convert_to_tensor(source, tf.float32)

@@ -81,7 +81,10 @@ def _add_model_arguments(p: argparse.ArgumentParser, checkpoint_required: bool =
 
 
 def add_animate_arguments(p: argparse.ArgumentParser) -> None:
+    from .layers.precision import add_precision_argument
+
     _add_model_arguments(p)
+    add_precision_argument(p, extra="keras backend: ")
     p.add_argument(
         "--random-weights",
         action="store_true",
@@ -247,10 +250,14 @@ def _make_backend(args):
         return TFLiteBackend(args.model_dir, num_threads=args.threads, batch_size=args.batch_size)
     from .animate import KerasBackend
     from .bundled import resolve_model
+    from .layers.precision import check_precision
     from .models import load_models
 
+    check_precision(args.precision)
     config, checkpoint = resolve_model(args.config, args.checkpoint, args.random_weights)
-    models = load_models(checkpoint, config, align_corners=args.align_corners)
+    models = load_models(
+        checkpoint, config, align_corners=args.align_corners, precision=args.precision
+    )
     if checkpoint is None:
         log.warning("using randomly initialised networks: the animation is meaningless")
     return KerasBackend(models, batch_size=args.batch_size, jit_compile=args.jit)

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from .data.pipeline import _is_video, read_video, scan_split
 from .errors import InputError
+from .layers.precision import add_precision_argument
 from .models import Models
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,11 @@ def reconstruct_video(models: Models, video: np.ndarray, batch_size: int = 8, ex
         pred = models.generator.animate_cached(
             source, cache, kp_source, kp_driving, training=False, with_deformed=False
         )
-        out.append(pred["prediction"].numpy())
+        out.append(tf.cast(pred["prediction"], tf.float32).numpy())  # bfloat16 compute too
         if extras:
             if "occlusion_map" in pred:
-                occ.append(tf.image.resize(pred["occlusion_map"], (h, w)).numpy()[..., 0])
+                occlusion = tf.cast(pred["occlusion_map"], tf.float32)
+                occ.append(tf.image.resize(occlusion, (h, w)).numpy()[..., 0])
             kp = kp_driving["value"].numpy()
             kps.append((kp + 1.0) / 2.0 * np.array([w, h]) - 0.5)
     prediction = np.concatenate(out)
@@ -270,14 +272,19 @@ def add_evaluate_arguments(parser) -> None:
         "--no-progress", action="store_true", help="do not show the progress bar on stderr"
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+    add_precision_argument(parser)
 
 
 def _load_models(args) -> Models:
     from .bundled import resolve_model
+    from .layers.precision import check_precision
     from .models import load_models
 
+    check_precision(args.precision)
     config, checkpoint = resolve_model(args.config, args.checkpoint)
-    return load_models(checkpoint, config, align_corners=args.align_corners)
+    return load_models(
+        checkpoint, config, align_corners=args.align_corners, precision=args.precision
+    )
 
 
 def run_evaluate(args) -> int:

@@ -16,7 +16,7 @@ import tensorflow as tf
 from .config import KeypointDetectorConfig
 from .layers.antialias import AntiAliasDownsample
 from .layers.blocks import Hourglass, conv2d
-from .layers.precision import float_dtype
+from .layers.precision import float_dtype, island_dtype
 from .layers.warp import float_scope, make_coordinate_grid
 
 
@@ -103,7 +103,9 @@ class KeypointDetector(keras.Model):
         self.predictor = Hourglass(
             block_expansion, num_channels, num_blocks, max_features, name="predictor"
         )
-        self.kp = conv2d(num_kp, 7, pad, name="kp")
+        # The heatmap and Jacobian heads are float32 islands: their outputs are divided by the
+        # temperature (0.1) inside a softmax, where bfloat16's rounding would move keypoints.
+        self.kp = conv2d(num_kp, 7, pad, name="kp", dtype=island_dtype())
         self.num_jacobian_maps = 1 if single_jacobian_map else num_kp
         self.jacobian = None
         if estimate_jacobian:
@@ -115,6 +117,7 @@ class KeypointDetector(keras.Model):
                 kernel_initializer="zeros",
                 bias_initializer=init,
                 name="jacobian",
+                dtype=island_dtype(),
             )
 
     @classmethod

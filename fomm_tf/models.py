@@ -19,6 +19,7 @@ from .config import FommConfig, load_config
 from .errors import CheckpointError, InputError
 from .generator import OcclusionAwareGenerator
 from .keypoint_detector import KeypointDetector
+from .layers.precision import precision_policy
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +54,21 @@ def build_models(
     config: FommConfig | str | os.PathLike,
     align_corners: bool | None = None,
     seed: int | None = None,
+    precision: str | None = None,
 ) -> Models:
-    """Randomly initialised, built networks for a shipped config name or a YAML path."""
+    """Randomly initialised, built networks for a shipped config name or a YAML path.
+
+    ``precision``: ``float32``, ``bfloat16`` or ``float16`` compute (float32 weights either
+    way, see :mod:`fomm_tf.layers.precision`); ``None``: Keras's current dtype policy.
+    """
     cfg = _as_config(config)
     if align_corners is not None:
         cfg = cfg.with_align_corners(align_corners)
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    kp = KeypointDetector.from_dataclass(cfg.kp_detector)
-    gen = OcclusionAwareGenerator.from_dataclass(cfg.generator)
+    with precision_policy(precision):
+        kp = KeypointDetector.from_dataclass(cfg.kp_detector)
+        gen = OcclusionAwareGenerator.from_dataclass(cfg.generator)
     h, w = cfg.image_size
     dummy = np.zeros((1, h, w, cfg.kp_detector.num_channels), keras.config.floatx())
     kp_out = kp(dummy)
@@ -73,12 +80,13 @@ def load_official(
     checkpoint: str | os.PathLike,
     config: FommConfig | str | os.PathLike,
     align_corners: bool | None = None,
+    precision: str | None = None,
 ) -> Models:
     """Networks holding the weights of an official PyTorch ``.pth.tar`` checkpoint."""
     from .checkpoint import read_torch_checkpoint
     from .weights import load_state_dict
 
-    models = build_models(config, align_corners=align_corners)
+    models = build_models(config, align_corners=align_corners, precision=precision)
     tree = read_torch_checkpoint(checkpoint)
     for part in ("kp_detector", "generator"):
         if part not in tree or not isinstance(tree[part], dict):
@@ -98,22 +106,24 @@ def load_models(
     checkpoint: str | os.PathLike | None,
     config: FommConfig | str | os.PathLike,
     align_corners: bool | None = None,
+    precision: str | None = None,
 ) -> Models:
-    """Networks from an official ``.pth.tar``, our ``.weights.h5``, or random (``None``)."""
+    """Networks from an official ``.pth.tar``, our ``.weights.h5``, or random (``None``);
+    ``precision`` as :func:`build_models`."""
     if checkpoint is None:
-        return build_models(config, align_corners=align_corners)
+        return build_models(config, align_corners=align_corners, precision=precision)
     path = Path(checkpoint)
     if not path.is_file():
         raise InputError(f"{path}: checkpoint not found")
     if path.name.endswith(".weights.h5"):
-        models = build_models(config, align_corners=align_corners)
+        models = build_models(config, align_corners=align_corners, precision=precision)
         try:
             models.bundle().load_weights(str(path))
         except (ValueError, OSError, KeyError) as exc:
             msg = " ".join(str(exc).split())[:300]
             raise CheckpointError(f"{path}: does not fit the config ({msg})") from None
         return models
-    return load_official(path, config, align_corners=align_corners)
+    return load_official(path, config, align_corners=align_corners, precision=precision)
 
 
 def save_weights(models: Models, path: str | os.PathLike, dtype: str = "float32") -> Path:

@@ -10,7 +10,7 @@ from fomm_tf.data.annotated import BODY_LANDMARKS, FACE_LANDMARKS, renderer
 from fomm_tf.eval.metrics import MetricSums
 
 # Floors ≈ 1.3 × the errors measured on 576 held-out frames of 48 identities at 128²
-# (README, "Evaluation"): face 2.30 px mean, visibility 96 %; body 4.97 px, 93 %.
+# (docs/evaluation.md, "Detectors"): face 2.30 px mean, visibility 96 %; body 4.97 px, 93 %.
 # On this test's 48 frames: face 2.41 px, 94 %; body 4.16 px, 94 %.
 FLOORS = {"face": (3.0, 0.92), "body": (6.5, 0.9)}
 

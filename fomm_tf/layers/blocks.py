@@ -19,11 +19,15 @@ BN_EPSILON = 1e-5  # PyTorch's default; Keras defaults to 1e-3.
 BN_MOMENTUM = 0.9  # Keras momentum = 1 - PyTorch momentum (0.1).
 
 
-def conv2d(filters: int, kernel_size: int, padding: int, name: str) -> keras.layers.Conv2D:
+def conv2d(
+    filters: int, kernel_size: int, padding: int, name: str, dtype=None
+) -> keras.layers.Conv2D:
     """A stride-1 convolution with PyTorch-style symmetric zero padding.
 
     ``padding`` is the official integer padding: ``(k - 1) // 2`` is Keras ``"same"``,
-    ``0`` is ``"valid"``; other values go through an explicit ``ZeroPadding2D``.
+    ``0`` is ``"valid"``; other values go through an explicit ``ZeroPadding2D``. ``dtype``:
+    a dtype policy for this layer (``None``: the global one), see
+    :func:`fomm_tf.layers.precision.island_dtype`.
     """
     if padding == 0:
         mode = "valid"
@@ -31,7 +35,7 @@ def conv2d(filters: int, kernel_size: int, padding: int, name: str) -> keras.lay
         mode = "same"
     else:
         raise ValueError(f"unsupported padding {padding} for kernel size {kernel_size}")
-    return keras.layers.Conv2D(filters, kernel_size, padding=mode, name=name)
+    return keras.layers.Conv2D(filters, kernel_size, padding=mode, name=name, dtype=dtype)
 
 
 def batch_norm(name: str) -> keras.layers.BatchNormalization:

@@ -107,8 +107,12 @@ class InstanceNorm(keras.layers.Layer):
         return {"weight": (self.gamma, "plain"), "bias": (self.beta, "plain")}
 
     def call(self, x):
-        mean, var = tf.nn.moments(x, axes=[1, 2], keepdims=True)
-        return (x - mean) * tf.math.rsqrt(var + 1e-5) * self.gamma + self.beta
+        # Statistics in float32 under mixed precision (a float32 island, as batch norm's):
+        # the last blocks normalise over a few pixels, where bfloat16 moments lose the variance.
+        y = tf.cast(x, float_dtype())
+        mean, var = tf.nn.moments(y, axes=[1, 2], keepdims=True)
+        y = (y - mean) * tf.math.rsqrt(var + 1e-5) * tf.cast(self.gamma, y.dtype)
+        return tf.cast(y + tf.cast(self.beta, y.dtype), x.dtype)
 
 
 class Discriminator(keras.Model):

@@ -72,8 +72,13 @@ def run_train(args: argparse.Namespace) -> int:
     # TF's distribution INFO lines ("Reduce to …") drown the progress; keep warnings.
     logging.getLogger("tensorflow").setLevel(logging.WARNING)
     logging.getLogger("absl").setLevel(logging.WARNING)  # "Sharding callback duration" lines
+    from ..layers.precision import check_precision
+
+    options = options_from_args(args)
+    if options.precision:
+        check_precision(options.precision)
     try:
-        train(options_from_args(args), keep_alive=_LIVE_ITERATORS)
+        train(options, keep_alive=_LIVE_ITERATORS)
     except NonFiniteLossError as exc:
         log.error("%s", exc)
         return 3

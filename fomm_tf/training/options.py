@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from dataclasses import dataclass
+
+from ..errors import InputError
+from ..layers.precision import PRECISIONS
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -23,13 +29,19 @@ class TrainOptions:
     vgg19_weights: str = "imagenet"
     perceptual_features: str = "vgg19"
     batch_size: int | None = None
-    mixed_precision: bool = False
+    precision: str | None = None  # float32 | bfloat16 | float16; None: Keras's current policy
+    mixed_precision: bool = False  # the older spelling of precision="float16"
     xla: bool = False
     cpu_replicas: int = 0
     sync_batch_norm: bool = True
     keep_checkpoints: int = 3
     progress: bool = True
     cache_mb: int = 2048
+
+    def __post_init__(self):
+        if self.mixed_precision:
+            self.precision = "float16"
+        self.mixed_precision = self.precision == "float16"
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,9 +117,18 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="global batch size (default: train_params.batch_size)",
     )
     parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=None,
+        help="compute precision: float32; bfloat16 (Keras mixed_bfloat16: float32 weights, "
+        "bfloat16 convolutions, no loss scaling; CPUs with AVX512_BF16/AMX, GPUs of compute "
+        "capability >= 8.0); float16 (mixed_float16 with dynamic loss scaling). Default: "
+        f"{DEFAULT_PRECISION_HELP}",
+    )
+    parser.add_argument(
         "--mixed-precision",
         action="store_true",
-        help="mixed_float16 compute with dynamic loss scaling",
+        help="the same as --precision float16",
     )
     parser.add_argument("--xla", action="store_true", help="compile the step with XLA")
     parser.add_argument(
@@ -143,5 +164,23 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def options_from_args(args: argparse.Namespace) -> TrainOptions:
+    """The options of parsed ``fomm train`` flags; ``--precision`` left out is resolved by
+    :func:`default_precision` (and said in one log line)."""
     names = TrainOptions.__dataclass_fields__
-    return TrainOptions(**{k: v for k, v in vars(args).items() if k in names})
+    values = {k: v for k, v in vars(args).items() if k in names}
+    if values.get("mixed_precision") and values.get("precision") not in (None, "float16"):
+        raise InputError(f"--mixed-precision contradicts --precision {values['precision']}")
+    if values.get("precision") is None and not values.get("mixed_precision"):
+        values["precision"], why = default_precision()
+        log.info("precision: %s (%s; --precision to choose)", values["precision"], why)
+    elif values.get("precision") is None:
+        values.pop("precision")
+    return TrainOptions(**values)
+
+
+DEFAULT_PRECISION_HELP = "float32"
+
+
+def default_precision() -> tuple[str, str]:
+    """``fomm train``'s precision when none is asked for, and why."""
+    return "float32", "the default"

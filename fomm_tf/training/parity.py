@@ -30,7 +30,8 @@ def official_step(
     gradient differently (measured on the fixture: one such window moves the keypoint
     detector's gradients by 1e-2). In float64 only the official side's float32 error remains,
     which is what the fixture's tolerances are set from. ``dtype="float32"`` runs the step
-    as training does.
+    as float32 training does, ``dtype="bfloat16"`` as ``--precision bfloat16`` does (Keras
+    ``mixed_bfloat16``: float32 weights and inputs, bfloat16 convolutions).
 
     Args:
         config: a config name, YAML path or :class:`~fomm_tf.config.FommConfig` with
@@ -44,7 +45,7 @@ def official_step(
             part only when ``transform_params`` has ``sigma_tps`` and ``points_tps``.
         vgg19_seed: seed of the perceptual loss's VGG19 (``--vgg19-weights random`` with
             this seed: He-normal weights drawn in torchvision's layer order and torch layout).
-        dtype: ``"float64"`` (default) or ``"float32"``.
+        dtype: ``"float64"`` (default), ``"float32"`` or ``"bfloat16"``.
 
     Returns:
         ``(losses, gradients)``. ``losses``: the official ``loss_values`` keys that are on
@@ -62,14 +63,18 @@ def official_step(
     import keras
 
     from ..errors import InputError
+    from ..layers.precision import policy_name
 
-    if dtype not in ("float32", "float64"):
-        raise InputError(f"official_step: dtype must be float32 or float64, not {dtype!r}")
+    if dtype not in ("float32", "float64", "bfloat16"):
+        raise InputError(
+            f"official_step: dtype must be float32, float64 or bfloat16, not {dtype!r}"
+        )
     floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
-    keras.config.set_floatx(dtype)
-    keras.config.set_dtype_policy(dtype)
+    float_type = "float64" if dtype == "float64" else "float32"
+    keras.config.set_floatx(float_type)
+    keras.config.set_dtype_policy(policy_name(dtype) if dtype == "bfloat16" else dtype)
     try:
-        return _official_step(config, checkpoint, inputs, vgg19_seed, dtype)
+        return _official_step(config, checkpoint, inputs, vgg19_seed, float_type)
     finally:
         keras.config.set_floatx(floatx)
         keras.config.set_dtype_policy(policy)

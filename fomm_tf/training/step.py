@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from ..layers.precision import dtype_policy
+from ..layers.precision import precision_policy
 from .distribute import grappler_off, mean_aggregation_creator, tf_function, variables_by_name
 from .loss_scale import DynamicLossScale
 from .options import TrainOptions
@@ -17,7 +17,6 @@ class Trainer:
     """Networks, optimizers, losses and the distributed step for one config."""
 
     def __init__(self, cfg, strategy, options: TrainOptions, steps_per_epoch: int):
-        import keras
         import tensorflow as tf
 
         from ..layers.batchnorm import set_batch_norm_sync
@@ -41,9 +40,8 @@ class Trainer:
         self.use_equivariance = bool(
             w.get("equivariance_value", 0) or w.get("equivariance_jacobian", 0)
         )
-        policy = "mixed_float16" if options.mixed_precision else keras.config.dtype_policy()
         with (
-            dtype_policy(policy),  # layers take their policy when built; restored after
+            precision_policy(options.precision),  # layers take it when built; restored after
             strategy.scope(),
             tf.variable_creator_scope(mean_aggregation_creator),
         ):
@@ -84,7 +82,8 @@ class Trainer:
             self.opt_kp.build(self.models.kp_detector.trainable_variables)
             self.opt_gen.build(self.models.generator.trainable_variables)
             self.opt_disc = None
-            self.loss_scale = DynamicLossScale() if options.mixed_precision else None
+            # float16 needs loss scaling (its exponent is 5 bits); bfloat16 has float32's range.
+            self.loss_scale = DynamicLossScale() if options.precision == "float16" else None
             if self.discriminator is not None:
                 self.opt_disc = self._adam(tp.get("lr_discriminator", 2e-4), milestones)
                 self.opt_disc.build(self.discriminator.trainable_variables)
