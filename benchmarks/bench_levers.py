@@ -10,6 +10,7 @@ vgg19-random    ``--perceptual-features vgg19 --vgg19-weights random`` (a seeded
 adversarial     config ``face-128-adv`` (the official -adv losses: GAN + feature matching)
 photo-clips     data + 8 clips of each of the 18 photos bundled with scikit-image
                 (``fomm make-dataset synthetic ... --photo-clips 8``)
+bfloat16        ``--precision bfloat16`` (Keras mixed_bfloat16; CPUs with AVX512_BF16/AMX)
 ==============  ==========================================================================
 
 Steps::
@@ -70,6 +71,11 @@ RECIPES = {
     "vgg19-random": ("face-128", "face128", ["--perceptual-features", "vgg19"]),
     "adversarial": ("face-128-adv", "face128", ["--perceptual-features", "pixels"]),
     "photo-clips": ("face-128", "face128-photos", ["--perceptual-features", "pixels"]),
+    "bfloat16": (
+        "face-128",
+        "face128",
+        ["--perceptual-features", "pixels", "--precision", "bfloat16"],
+    ),
 }
 BASELINE = "pixels"
 LOOP_LINE = re.compile(r"loop time: ([0-9.]+) s/step")
