@@ -104,7 +104,9 @@ def _env() -> dict:
 
 def cmd_data(args) -> int:
     root = Path(args.root)
-    DM.cmd_data(argparse.Namespace(root=str(root / "data")))
+    spec = dict(DM.TRAIN_DATA, train=args.train_videos or DM.TRAIN_DATA["train"])
+    DM._make_dataset(root / "data" / "face128", spec)  # identities seed*100000 + 1, 2, …
+    DM._make_dataset(root / "data" / "face128-heldout", DM.HELDOUT_DATA)
     photos = root / "data" / "face128-photos"
     if (photos / "test").is_dir():
         print(f"{photos}: exists, kept", file=sys.stderr)
@@ -114,7 +116,6 @@ def cmd_data(args) -> int:
     from fomm_tf.data.photo_clips import write_photo_clips
     from fomm_tf.media import atomic_dir
 
-    spec = DM.TRAIN_DATA
     with atomic_dir(photos) as tmp:
         for split in ("train", "test"):
             shutil.copytree(root / "data" / "face128" / split, tmp / split, copy_function=os.link)
@@ -310,7 +311,13 @@ def main() -> int:
         "--root", default="runs/levers", help="data, runs and timings (default: runs/levers)"
     )
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("data", help="the card's training and held-out data, and the photo variant")
+    d = sub.add_parser("data", help="the card's training and held-out data, and the photo variant")
+    d.add_argument(
+        "--train-videos",
+        type=int,
+        help="training videos (default: the card's 400); fewer keeps the card's first "
+        "identities (2 clips each)",
+    )
     t = sub.add_parser("time", help="s/step of each recipe (fomm train's loop time)")
     t.add_argument("--steps", type=int, default=30, help="timed steps after the first (30)")
     t.add_argument("--rounds", type=int, default=2, help="interleaved rounds, median (2)")
