@@ -78,7 +78,7 @@ RECIPES = {
     ),
 }
 BASELINE = "pixels"
-LOOP_LINE = re.compile(r"loop time: ([0-9.]+) s/step")
+LOOP_LINE = re.compile(r"loop time: ([0-9.]+) s/step, CPU ([0-9.]+) s/step")
 
 
 def train_cmd(name: str, root: Path, log_dir: Path, steps: int) -> list[str]:
@@ -123,7 +123,8 @@ def cmd_data(args) -> int:
     return 0
 
 
-def time_recipe(name: str, root: Path, steps: int) -> float:
+def time_recipe(name: str, root: Path, steps: int) -> tuple[float, float]:
+    """``(wall s/step, CPU s/step)`` of ``fomm train``'s loop for recipe ``name``."""
     with tempfile.TemporaryDirectory(prefix=f"levers-{name}-") as tmp:
         cmd = train_cmd(name, root, Path(tmp), steps + 1)
         cmd += ["--checkpoint-every", str(10**6), "--image-every", "0", "--log-every", "1000"]
@@ -131,7 +132,7 @@ def time_recipe(name: str, root: Path, steps: int) -> float:
     found = LOOP_LINE.search(proc.stderr)
     if proc.returncode or not found:
         raise SystemExit(f"{name}: fomm train failed\n{proc.stderr[-2000:]}")
-    return float(found.group(1))
+    return float(found.group(1)), float(found.group(2))
 
 
 def cmd_time(args) -> int:
@@ -142,17 +143,23 @@ def cmd_time(args) -> int:
     root = Path(args.root)
     names = args.only.split(",") if args.only else list(RECIPES)
     seconds = {n: [] for n in names}
+    cpu = {n: [] for n in names}
     for r in range(args.rounds):
         for name in names:
-            seconds[name].append(time_recipe(name, root, args.steps))
-            print(f"round {r + 1}: {name} {seconds[name][-1]:.3f} s/step", file=sys.stderr)
+            wall, used = time_recipe(name, root, args.steps)
+            seconds[name].append(wall)
+            cpu[name].append(used)
+            print(f"round {r + 1}: {name} {wall:.3f} s/step, CPU {used:.3f}", file=sys.stderr)
     out = root / "times.json"
     old = json.loads(out.read_text()) if out.is_file() else {}
     old.update(
         {
             n: {
                 "s_per_step": float(np.median(v)),
+                "cpu_s_per_step": float(np.median(cpu[n])),
                 "rounds": v,
+                "cpu_rounds": cpu[n],
+                "load_average": os.getloadavg(),
                 "steps": args.steps,
                 "hardware": f"{timing.cpu_name()}, {os.cpu_count()} cores",
                 "when": time.strftime("%Y-%m-%d %H:%M"),
@@ -162,14 +169,17 @@ def cmd_time(args) -> int:
     )
     out.write_text(json.dumps(old, indent=2) + "\n")
     for n in names:
-        print(f"{n:<14} {old[n]['s_per_step']:.3f} s/step")
+        print(f"{n:<14} {old[n]['s_per_step']:.3f} s/step, CPU {old[n]['cpu_s_per_step']:.3f}")
     return 0
 
 
-def _steps(times: dict, name: str, budget_s: float) -> int:
+MEASURES = {"wall": "s_per_step", "cpu": "cpu_s_per_step"}
+
+
+def _steps(times: dict, name: str, budget_s: float, measure: str = "wall") -> int:
     if name not in times:
         raise SystemExit(f"{name}: no s/step in times.json; run `time` first")
-    return max(1, round(budget_s / times[name]["s_per_step"]))
+    return max(1, round(budget_s / times[name][MEASURES[measure]]))
 
 
 def cmd_train(args) -> int:
@@ -177,9 +187,12 @@ def cmd_train(args) -> int:
     times = json.loads((root / "times.json").read_text())
     names = args.only.split(",") if args.only else list(RECIPES)
     budget = args.budget_min * 60
+    (root / "train.json").write_text(
+        json.dumps({"budget_min": args.budget_min, "measure": args.measure}) + "\n"
+    )
 
     def run(name: str) -> int:
-        steps = _steps(times, name, budget)
+        steps = _steps(times, name, budget, args.measure)
         log_dir = root / name
         cmd = train_cmd(name, root, log_dir, steps)
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -241,12 +254,14 @@ def cmd_table(args) -> int:
             **ev.report["model"],
             "detail": ratio,
             "s_per_step": times[name]["s_per_step"],
+            "cpu_s_per_step": times[name]["cpu_s_per_step"],
             "steps": step,
         }
         copy = {**ev.report["baselines"]["copy_source"], "detail": 1.0, "real_detail": real_ratio}
         print(f"{name}: {rows[name]}", file=sys.stderr)
     (root / "levers.json").write_text(json.dumps({"runs": rows, "copy_source": copy}, indent=2))
-    Path(args.out).write_text(levers_md(rows, copy, times, args))
+    plan = json.loads((root / "train.json").read_text())
+    Path(args.out).write_text(levers_md(rows, copy, times, plan, args))
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
@@ -257,10 +272,11 @@ def models_step(run: Path) -> int:
     return int(tf.train.latest_checkpoint(str(run / "checkpoints")).rsplit("-", 1)[1])
 
 
-def levers_md(rows: dict, copy: dict, times: dict, args) -> str:
+def levers_md(rows: dict, copy: dict, times: dict, plan: dict, args) -> str:
     base = rows.get(BASELINE)
     hardware = next(iter(times.values()))["hardware"] if times else "?"
-    budget = {n: r["steps"] * r["s_per_step"] / 60 for n, r in rows.items()}
+    key = MEASURES[plan["measure"]]
+    budget = {n: r["steps"] * r[key] / 60 for n, r in rows.items()}
     lines = [
         "# Levers of the bundled model's recipe, at equal training time",
         "",
@@ -272,22 +288,26 @@ def levers_md(rows: dict, copy: dict, times: dict, args) -> str:
         f"{DM.HELDOUT_DATA['frames']} frames, identities never seen; the paper's "
         "reconstruction protocol, synthetic landmark detector (`fomm evaluate`).",
         "",
-        f"s/step measured on {hardware}. Detail: variance of the Laplacian of the "
+        f"Budget: {plan['budget_min']:g} min of {plan['measure']} time per recipe (steps = "
+        f"budget / {plan['measure']} s/step). s/step measured on {hardware} "
+        "(wall: the loop's seconds per step; CPU: the process's CPU seconds per step, all "
+        "threads). Detail: variance of the Laplacian of the "
         "reconstruction over the source frame's (4 frames of every held-out video; the real "
         f"frames score {copy['real_detail']:.2f}).",
         "",
-        "| recipe | steps | s/step | min (steps × s/step) | L1 ↓ | AKD (px) ↓ | MKR ↓ | "
+        "| recipe | steps | wall s/step | CPU s/step | budget min | L1 ↓ | AKD (px) ↓ | MKR ↓ | "
         "detail ↑ | L1 / pixels |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in rows.items():
         rel = f"{r['l1'] / base['l1']:.2f}×" if base else "n/a"
         lines.append(
-            f"| {name} | {r['steps']} | {r['s_per_step']:.2f} | {budget[name]:.1f} | "
+            f"| {name} | {r['steps']} | {r['s_per_step']:.2f} | {r['cpu_s_per_step']:.2f} | "
+            f"{budget[name]:.1f} | "
             f"{r['l1']:.4f} | {r['akd']:.2f} | {r['mkr']:.3f} | {r['detail']:.2f} | {rel} |"
         )
     lines += [
-        f"| copy source | – | – | – | {copy['l1']:.4f} | {copy['akd']:.2f} | "
+        f"| copy source | – | – | – | – | {copy['l1']:.4f} | {copy['akd']:.2f} | "
         f"{copy['mkr']:.3f} | 1.00 | – |",
         "",
         "Regenerate (ROOT outside the work tree; `nice -n 19` on a shared machine):",
@@ -295,7 +315,8 @@ def levers_md(rows: dict, copy: dict, times: dict, args) -> str:
         "```sh",
         "python benchmarks/bench_levers.py --root ROOT data",
         "python benchmarks/bench_levers.py --root ROOT time      # on a quiet machine",
-        f"python benchmarks/bench_levers.py --root ROOT train --budget-min {args.budget_min:g}",
+        f"python benchmarks/bench_levers.py --root ROOT train --budget-min "
+        f"{plan['budget_min']:g} --measure {plan['measure']}",
         "python benchmarks/bench_levers.py --root ROOT table",
         "```",
         "",
@@ -326,9 +347,16 @@ def main() -> int:
     r.add_argument("--budget-min", type=float, default=15, help="wall budget, minutes (15)")
     r.add_argument("--only", help="comma-separated recipes (default: all)")
     r.add_argument("--jobs", type=int, default=1, help="recipes trained side by side (1)")
+    r.add_argument(
+        "--measure",
+        choices=tuple(MEASURES),
+        default="wall",
+        help="the s/step the budget divides: wall (default; time on a quiet machine) or cpu "
+        "(the process's CPU seconds per step, all threads: equal CPU time, for a machine "
+        "that other work shares)",
+    )
     b = sub.add_parser("table", help="evaluate the runs on the held-out seed -> markdown")
     b.add_argument("--out", default=str(ROOT / "docs" / "levers.md"), help="markdown to write")
-    b.add_argument("--budget-min", type=float, default=15, help="the budget, for the commands")
     b.add_argument("--notes", help="a markdown file appended to the table (observations)")
     args = parser.parse_args()
     return {"data": cmd_data, "time": cmd_time, "train": cmd_train, "table": cmd_table}[args.cmd](
