@@ -23,11 +23,15 @@ Steps::
 ``time`` runs ``fomm train`` for 1 + ``--steps`` steps per recipe from scratch and reads its
 own ``loop time`` line (the steps after the first, traced one: input pipeline included, no
 evaluation, image grid or checkpoint in between), in ``--rounds`` interleaved rounds, median.
-Run it on a quiet machine: ``train`` turns the budget into steps with those numbers, so the
-ranking is at equal wall time on the machine that timed it, whatever the machine was doing
-while the runs trained. ``train`` resumes (rerun it); ``--jobs`` runs recipes side by side
-(their wall time is not used). ``table`` evaluates each run's newest checkpoint on the
-held-out seed (``fomm evaluate``'s protocol and detector) and measures the detail ratio:
+The line also gives the process's CPU seconds per step (all threads). Run it on a quiet
+machine: ``train`` turns the budget into steps with the wall numbers, so the ranking is at
+equal wall time on the machine that timed it, whatever the machine was doing while the runs
+trained. On a machine that other work shares, wall numbers follow the other work; ``train
+--measure cpu`` divides by the CPU numbers instead (equal CPU time). ``train`` resumes
+(rerun it); ``--jobs`` runs recipes side by side (their wall time is not used). ``table``
+evaluates each run at its budget step (its newest checkpoint at or before it, so a run that
+went on is read where the budget ends) on the held-out seed (``fomm evaluate``'s protocol
+and detector) and measures the detail ratio:
 variance of the Laplacian of the reconstruction over that of the source frame (gray,
 4 frames per held-out video); the real frames' ratio is given beside it.
 """
@@ -241,12 +245,16 @@ def cmd_table(args) -> int:
     root = Path(args.root)
     times = json.loads((root / "times.json").read_text())
     heldout = list_videos(root / "data" / "face128-heldout")
+    plan = json.loads((root / "train.json").read_text())
     names = [n for n in RECIPES if (root / n / "checkpoints").is_dir()]
     rows, copy = {}, None
     for name in names:
         config = RECIPES[name][0]
-        models = models_from_checkpoint(config, root / name / "checkpoints")
-        step = int(models_step(root / name))
+        # the budget's step: the newest checkpoint at or before it (a run may have gone on)
+        target = _steps(times, name, plan["budget_min"] * 60, plan["measure"])
+        ckpts = DM.checkpoints(root / name)
+        step = max((s for s in ckpts if s <= target), default=min(ckpts))
+        models = models_from_checkpoint(config, ckpts[step])
         ev = evaluate(models, heldout, SyntheticDetector("face"), num_visuals=len(heldout))
         ratio, real_ratio = detail_ratios(ev.visuals)
         write_image(root / name / "contact_sheet.jpg", contact_sheet(ev.visuals[:3]))
@@ -256,20 +264,14 @@ def cmd_table(args) -> int:
             "s_per_step": times[name]["s_per_step"],
             "cpu_s_per_step": times[name]["cpu_s_per_step"],
             "steps": step,
+            "budget_steps": target,
         }
         copy = {**ev.report["baselines"]["copy_source"], "detail": 1.0, "real_detail": real_ratio}
         print(f"{name}: {rows[name]}", file=sys.stderr)
     (root / "levers.json").write_text(json.dumps({"runs": rows, "copy_source": copy}, indent=2))
-    plan = json.loads((root / "train.json").read_text())
     Path(args.out).write_text(levers_md(rows, copy, times, plan, args))
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
-
-
-def models_step(run: Path) -> int:
-    import tensorflow as tf
-
-    return int(tf.train.latest_checkpoint(str(run / "checkpoints")).rsplit("-", 1)[1])
 
 
 def levers_md(rows: dict, copy: dict, times: dict, plan: dict, args) -> str:
