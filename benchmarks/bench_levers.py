@@ -148,11 +148,13 @@ def cmd_time(args) -> int:
     names = args.only.split(",") if args.only else list(RECIPES)
     seconds = {n: [] for n in names}
     cpu = {n: [] for n in names}
+    load = {n: [] for n in names}
     for r in range(args.rounds):
         for name in names:
             wall, used = time_recipe(name, root, args.steps)
             seconds[name].append(wall)
             cpu[name].append(used)
+            load[name].append(os.getloadavg()[0])
             print(f"round {r + 1}: {name} {wall:.3f} s/step, CPU {used:.3f}", file=sys.stderr)
     out = root / "times.json"
     old = json.loads(out.read_text()) if out.is_file() else {}
@@ -163,7 +165,7 @@ def cmd_time(args) -> int:
                 "cpu_s_per_step": float(np.median(cpu[n])),
                 "rounds": v,
                 "cpu_rounds": cpu[n],
-                "load_average": os.getloadavg(),
+                "load_average": load[n],  # 1-minute load average after each round
                 "steps": args.steps,
                 "hardware": f"{timing.cpu_name()}, {os.cpu_count()} cores",
                 "when": time.strftime("%Y-%m-%d %H:%M"),
@@ -290,27 +292,29 @@ def levers_md(rows: dict, copy: dict, times: dict, plan: dict, args) -> str:
         f"{DM.HELDOUT_DATA['frames']} frames, identities never seen; the paper's "
         "reconstruction protocol, synthetic landmark detector (`fomm evaluate`).",
         "",
-        f"Budget: {plan['budget_min']:g} min of {plan['measure']} time per recipe (steps = "
-        f"budget / {plan['measure']} s/step). s/step measured on {hardware} "
+        f"Budget: {plan['budget_min']:g} minutes of {plan['measure']} time per recipe "
+        f"(steps = budget / {plan['measure']} s/step, read at the newest checkpoint at or "
+        f"before). s/step measured on {hardware} "
         "(wall: the loop's seconds per step; CPU: the process's CPU seconds per step, all "
         "threads). Detail: variance of the Laplacian of the "
         "reconstruction over the source frame's (4 frames of every held-out video; the real "
         f"frames score {copy['real_detail']:.2f}).",
         "",
         "| recipe | steps | wall s/step | CPU s/step | budget min | L1 ↓ | AKD (px) ↓ | MKR ↓ | "
-        "detail ↑ | L1 / pixels |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "detail ↑ | L1 / pixels | L1 / copy | AKD / copy |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in rows.items():
         rel = f"{r['l1'] / base['l1']:.2f}×" if base else "n/a"
         lines.append(
             f"| {name} | {r['steps']} | {r['s_per_step']:.2f} | {r['cpu_s_per_step']:.2f} | "
             f"{budget[name]:.1f} | "
-            f"{r['l1']:.4f} | {r['akd']:.2f} | {r['mkr']:.3f} | {r['detail']:.2f} | {rel} |"
+            f"{r['l1']:.4f} | {r['akd']:.2f} | {r['mkr']:.3f} | {r['detail']:.2f} | {rel} | "
+            f"{r['l1'] / copy['l1']:.2f}× | {r['akd'] / copy['akd']:.2f}× |"
         )
     lines += [
         f"| copy source | – | – | – | – | {copy['l1']:.4f} | {copy['akd']:.2f} | "
-        f"{copy['mkr']:.3f} | 1.00 | – |",
+        f"{copy['mkr']:.3f} | 1.00 | – | 1.00× | 1.00× |",
         "",
         "Regenerate (ROOT outside the work tree; `nice -n 19` on a shared machine):",
         "",
