@@ -246,8 +246,12 @@ def cmd_table(args) -> int:
 
     root = Path(args.root)
     times = json.loads((root / "times.json").read_text())
-    heldout = list_videos(root / "data" / "face128-heldout")
     plan = json.loads((root / "train.json").read_text())
+    if args.from_json:  # the markdown again (new notes), from the last evaluation
+        done = json.loads((root / "levers.json").read_text())
+        Path(args.out).write_text(levers_md(done["runs"], done["copy_source"], times, plan, args))
+        return 0
+    heldout = list_videos(root / "data" / "face128-heldout")
     names = [n for n in RECIPES if (root / n / "checkpoints").is_dir()]
     rows, copy = {}, None
     for name in names:
@@ -364,6 +368,11 @@ def main() -> int:
     b = sub.add_parser("table", help="evaluate the runs on the held-out seed -> markdown")
     b.add_argument("--out", default=str(ROOT / "docs" / "levers.md"), help="markdown to write")
     b.add_argument("--notes", help="a markdown file appended to the table (observations)")
+    b.add_argument(
+        "--from-json",
+        action="store_true",
+        help="no evaluation: write the markdown from ROOT/levers.json of the last one",
+    )
     args = parser.parse_args()
     return {"data": cmd_data, "time": cmd_time, "train": cmd_train, "table": cmd_table}[args.cmd](
         args
