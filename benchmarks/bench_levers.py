@@ -11,7 +11,7 @@ adversarial      config ``face-128-adv`` (the official -adv losses: GAN + featur
 photo-clips      data + 8 clips of each of the 18 photos bundled with scikit-image
                  (``fomm make-dataset synthetic ... --photo-clips 8``)
 bfloat16         ``--precision bfloat16`` (Keras mixed_bfloat16; CPUs with AVX512_BF16/AMX)
-hed-vgg16-w0.43 hed-vgg16 with ``loss_weights.perceptual`` 10 → 0.43: its loss on the scale
+hed-vgg16-w0.43  hed-vgg16 with ``loss_weights.perceptual`` 10 → 0.43: its loss on the scale
                  of vgg19-random's (the ratio of their first logged perceptual losses)
 ===============  =========================================================================
 
