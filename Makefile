@@ -14,7 +14,7 @@ setup: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,eval]'
+	$(PY) -m pip install -q -e '.[test,eval,train]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -75,7 +75,7 @@ bench-train: $(STAMP)
 # checkout you provide); torch==2.13.0 comes from the [dev] extra.
 OFFICIAL ?=
 bench-official: $(STAMP)
-	$(PY) -m pip install -q -e '.[test,eval,dev]'
+	$(PY) -m pip install -q -e '.[test,eval,train,dev]'
 	$(PY) benchmarks/bench_official.py --official "$(OFFICIAL)"
 
 # One GPU (fails with one line without): training images/s in float32/float16/bfloat16, with

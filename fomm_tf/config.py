@@ -35,6 +35,7 @@ SHIPPED = (
     "nemo-256",
     "tiny-64",
     "face-128",
+    "face-128-adv",
 )
 
 

@@ -238,3 +238,15 @@ def test_up_block_equals_upsample_then_conv(training, size):
         input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)],
     )
     np.testing.assert_allclose(dynamic(x), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_face_128_adv_is_face_128_plus_the_official_adversarial_loss():
+    from pathlib import Path
+
+    folder = Path(fomm_tf.__file__).parent / "configs"
+    base = yaml.safe_load((folder / "face-128.yaml").read_text())
+    adv = yaml.safe_load((folder / "face-128-adv.yaml").read_text())
+    assert adv["train_params"]["loss_weights"].pop("generator_gan") == 1
+    assert base["train_params"]["loss_weights"].pop("generator_gan") == 0
+    assert adv["model_params"]["discriminator_params"].pop("use_kp") is True
+    assert adv == base

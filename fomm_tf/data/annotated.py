@@ -230,6 +230,7 @@ def write_annotated_dataset(
     fps: float = 25.0,
     clips_per_identity: int = 2,
     progress: bool = True,
+    photo_clips: int = 0,
 ) -> Path:
     """Write ``root/train`` and ``root/test`` with a ground-truth sidecar for every video.
 
@@ -242,6 +243,10 @@ def write_annotated_dataset(
 
     Args:
         layout: ``"mp4"`` (H.264, ``fps``) or ``"frames"`` (a folder of PNGs per video).
+        photo_clips: also write this many clips of every real photo that ships in
+            scikit-image into ``train/``, moved smoothly (:func:`.photo_clips.write_photo_clips`:
+            ``photo-<name>#clipNN``, one identity per photo, no sidecars); the test split
+            stays synthetic.
     """
     from tqdm import tqdm
 
@@ -250,6 +255,7 @@ def write_annotated_dataset(
     num_frames = _check_int("frames", num_frames, 1)
     seed = _check_int("seed", seed, 0)
     clips_per_identity = _check_int("clips per identity", clips_per_identity, 1)
+    photo_clips = _check_int("photo clips", photo_clips, 0)
     if layout not in ("mp4", "frames"):
         raise InputError(f"layout must be 'mp4' or 'frames', got {layout!r}")
     if kind not in ANNOTATED_KINDS:
@@ -269,5 +275,11 @@ def write_annotated_dataset(
             name = f"id{ident:07d}#clip{clip + 1:02d}"
             target = write_video(tmp / split, name, video.frames, layout, fps)
             write_sidecar(sidecar_path(target), video)
+        if photo_clips:
+            from .photo_clips import write_photo_clips
+
+            write_photo_clips(
+                tmp / "train", photo_clips, num_frames, size, seed, layout, fps, progress
+            )
     log.info("wrote %s: %d train, %d test %s videos", root, num_train, num_test, kind)
     return root

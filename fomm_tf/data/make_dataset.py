@@ -50,6 +50,15 @@ def add_make_dataset_arguments(p: argparse.ArgumentParser) -> None:
         help="consecutive videos that show the same identity (default 2)",
     )
     p.add_argument(
+        "--photo-clips",
+        type=int,
+        default=0,
+        help="synthetic: also put this many clips of every real photo bundled with "
+        "scikit-image (astronaut, chelsea, coffee, camera, rocket, moon … 18 photos) into "
+        "train/, each moved by smooth random zoom, rotation, pan and nods, one identity per "
+        "photo (default 0: none)",
+    )
+    p.add_argument(
         "--overwrite",
         action="store_true",
         help="replace OUT if it exists and is not empty (it is swapped in only when complete)",
@@ -57,6 +66,10 @@ def add_make_dataset_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_make_dataset(args) -> int:
+    if args.source == "photo" and args.photo_clips:
+        from ..errors import InputError
+
+        raise InputError("--photo-clips adds photo clips to a synthetic dataset (source synthetic)")
     if args.source == "photo":
         from .photo_clips import write_photo_dataset
 
@@ -83,10 +96,17 @@ def run_make_dataset(args) -> int:
         overwrite=args.overwrite,
         layout=args.layout,
         clips_per_identity=args.clips_per_identity,
+        photo_clips=args.photo_clips,
     )
+    photos = ""
+    if args.photo_clips:
+        from .photo_clips import BUNDLED_PHOTOS
+
+        photos = f" (and {args.photo_clips * len(BUNDLED_PHOTOS)} photo clips in train/)"
     print(
         f"wrote {root}: {args.train_videos} train and {args.test_videos} test {args.kind} "
-        f"videos of {args.frames} frames at {args.size}x{args.size}, with landmark sidecars",
+        f"videos of {args.frames} frames at {args.size}x{args.size}, with landmark "
+        f"sidecars{photos}",
         file=sys.stderr,
     )
     return 0

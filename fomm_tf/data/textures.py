@@ -31,7 +31,10 @@ def photo(name: str) -> np.ndarray:
         raise InputError(
             "the annotated synthetic renderer needs scikit-image (pip install 'fomm-tf[eval]')"
         ) from None
-    img = np.asarray(getattr(data, name)())
+    if name == "motorcycle":  # the left view of the stereo pair
+        img = np.asarray(data.stereo_motorcycle()[0])
+    else:
+        img = np.asarray(getattr(data, name)())
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=2)
     img = img[..., :3].astype(np.float32) / 255.0

