@@ -1,4 +1,4 @@
-"""TFLite export (issue 4): every variant exports builtin ops only, runs in LiteRT, matches the
+"""TFLite export: every variant exports builtin ops only, runs in LiteRT, matches the
 Keras model within its floor, and writes a contract that validates against its schema."""
 
 import argparse

@@ -1,4 +1,4 @@
-"""Golden vectors for android_demo/core (issue 14): the Python side of what the JUnit tests
+"""Golden vectors for android_demo/core: the Python side of what the JUnit tests
 compare against is self-consistent, and ``fomm export --golden / --android-assets`` work."""
 
 import argparse

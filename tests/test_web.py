@@ -43,9 +43,9 @@ def test_psnr_and_report_line():
         "threads": True,
         "decode_psnr_db": None,
     }
-    line = _format(report, 0)
+    line = _format(report, 40.0)
     assert line.startswith("web-test: PSNR page vs Python LiteRT inf dB (bit-identical)")
-    assert "max |diff| 0/255, allowed 0/255" in line
+    assert "floor 40 dB" in line and "max |diff| 0/255" in line
     assert "12.5 ms/frame" in line and "[wasm, threaded]" in line
     assert "max |diff| 2.0e-07" in line
 

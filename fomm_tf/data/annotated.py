@@ -23,7 +23,6 @@ dataset writer stores each video's ground truth in a sidecar ``<video-stem>.land
 
 from __future__ import annotations
 
-import contextlib
 import io
 import logging
 import os
@@ -34,10 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..media import atomic_dir, write_image
-from ..video import VideoWriter
 from .body_render import BODY_LANDMARKS, Body
 from .face_render import FACE_LANDMARKS, Face
+from .writing import _check_int, dataset_folder, write_video
 
 __all__ = [
     "ANNOTATED_KINDS",
@@ -82,12 +80,6 @@ class Sidecar:
 
 # ------------------------------------------------------------------------------------------
 # public API
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InputError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def renderer(kind: str, identity: int, clip: int, size: int, motion_identity: int | None = None):
@@ -185,36 +177,6 @@ def read_sidecar(video: str | os.PathLike) -> Sidecar | None:
     if lm.ndim != 3 or lm.shape[2] != 2 or vis.shape != lm.shape[:2] or len(names) != lm.shape[1]:
         raise InputError(f"{path}: landmark sidecar arrays have inconsistent shapes")
     return Sidecar(lm, vis, ident, names)
-
-
-@contextlib.contextmanager
-def dataset_folder(root: str | os.PathLike, overwrite: bool):
-    """Yield a temporary folder beside ``root`` that replaces ``root`` when the block ends.
-
-    A non-empty ``root`` is an :class:`InputError` unless ``overwrite``; if the block
-    raises, the temporary folder is removed and ``root`` is left as it was.
-    """
-    root = Path(root)
-    if root.exists() and not root.is_dir():
-        raise InputError(f"{root}: exists and is not a folder")
-    if root.is_dir() and any(root.iterdir()) and not overwrite:
-        raise InputError(f"{root}: folder is not empty (pass --overwrite to replace it)")
-    with atomic_dir(root) as tmp:
-        yield tmp
-
-
-def write_video(folder: Path, name: str, frames: np.ndarray, layout: str, fps: float) -> Path:
-    """``folder/name.mp4`` (H.264) or ``folder/name/0000.png …``; returns the video's path."""
-    if layout == "mp4":
-        target = folder / f"{name}.mp4"
-        with VideoWriter(target, fps=fps) as writer:
-            writer.write(frames)
-    else:
-        target = folder / name
-        target.mkdir()
-        for k, frame in enumerate(frames):
-            write_image(target / f"{k:04d}.png", frame)
-    return target
 
 
 def write_annotated_dataset(

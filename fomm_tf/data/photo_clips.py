@@ -136,7 +136,7 @@ def write_photo_dataset(
     ``fomm evaluate`` uses the ``face`` detector on them."""
     from tqdm import tqdm
 
-    from .annotated import _check_int, dataset_folder, write_video
+    from .writing import _check_int, dataset_folder, write_video
 
     num_train = _check_int("train videos", num_train, 0)
     num_test = _check_int("test videos", num_test, 1)
@@ -171,7 +171,7 @@ def write_photo_clips(
 
     from tqdm import tqdm
 
-    from .annotated import _check_int, write_video
+    from .writing import _check_int, write_video
 
     num_clips = _check_int("photo clips", num_clips, 0)
     if num_clips > 100:

