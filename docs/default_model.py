@@ -74,6 +74,8 @@ def cmd_train(args) -> int:
     ]
     if args.max_steps:
         cmd += ["--max-steps", str(args.max_steps)]
+    if args.precision:
+        cmd += ["--precision", args.precision]
     if args.cores:  # e.g. "0": one run per core, as the card's two runs were made
         os.sched_setaffinity(0, {int(c) for c in args.cores.split(",")})
     print(" ".join(cmd), file=sys.stderr)
@@ -336,7 +338,8 @@ def main() -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("data", help="render the training and held-out datasets")
     t = sub.add_parser("train", help="fomm train with the card's flags (resumes)")
-    t.add_argument("--features", choices=("pixels", "vgg19"), default="pixels")
+    t.add_argument("--features", choices=("pixels", "vgg19", "hed-vgg16"), default="pixels")
+    t.add_argument("--precision", help="fomm train --precision (default: fomm train's)")
     t.add_argument("--log-dir", help="default: runs/face128-FEATURES")
     t.add_argument("--max-steps", type=int, help="default: the config's 6 epochs (7500 steps)")
     t.add_argument("--cores", help="pin to these CPU cores, e.g. 0 (default: all)")

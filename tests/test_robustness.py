@@ -292,18 +292,31 @@ def test_large_driver_is_scaled_inside_the_decoder(tmp_path):
     assert np.abs(frames - ref).mean() < 0.02
 
 
-_RSS_SCRIPT = """
-import resource, sys
+# Peak RSS from /proc/self/status (VmHWM: this process image's own high-water mark). Not
+# getrusage's ru_maxrss, which keeps the parent's RSS at the fork: under pytest, a parent
+# larger than the child would hide the child's peak.
+_HWM = "int(next(ln for ln in open('/proc/self/status') if ln.startswith('VmHWM')).split()[1])"
+_RSS_SCRIPT = f"""
+import sys
 from fomm_tf import cli
 rc = cli.main(["animate", "--config", "tiny-64", "--random-weights", "--source", sys.argv[1],
                "--driving", sys.argv[2], "-o", sys.argv[3]])
-print("RSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rc)
+print("RSS_KB", {_HWM}, rc)
+"""
+# FFmpeg's H.264 decoder alone (PyAV, slice threads), frames decoded and dropped.
+_DECODE_RSS_SCRIPT = f"""
+import sys, av
+with av.open(sys.argv[1]) as container:
+    stream = container.streams.video[0]
+    stream.thread_type = "SLICE"
+    n = sum(1 for _ in container.decode(stream))
+print("RSS_KB", {_HWM}, 0 if n == 12 else n)
 """
 
 
-def _peak_rss_kb(source, driving, out):
+def _peak_rss_kb(*args, script=_RSS_SCRIPT):
     res = subprocess.run(
-        [sys.executable, "-c", _RSS_SCRIPT, str(source), str(driving), str(out)],
+        [sys.executable, "-c", script, *map(str, args)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -315,8 +328,15 @@ def _peak_rss_kb(source, driving, out):
     return int(kb)
 
 
-def test_4k_driver_peak_memory_stays_near_a_small_drivers(tmp_path):
-    """Peak RSS of `fomm animate` with a 3840x2160 driver ≤ 1.25x that of a 256² one."""
+def test_4k_driver_costs_at_most_two_decoders_working_sets(tmp_path):
+    """Peak RSS of `fomm animate` with a 3840x2160 driver against a 256² one of the same
+    length: the difference is FFmpeg's 4K decoder (its frames), nothing of ours at full size.
+    The default driving crop decodes the driver twice (face planning at <= 640 px, then the
+    animation); the first pass's freed buffers stay in the heap (measured: 56 MB of 110 MB
+    after closing), so at most two decoders' working sets are resident. The working set is
+    measured here too, by the decoder alone. Measured (MB): decoder 138 vs 39, so 99;
+    animate 929 vs 760, a difference of 170 against the bound 2 × 99 = 198. (The old bound,
+    1.25× the 256² run's peak, scaled with TensorFlow's 0.7 GB instead of the decoder.)"""
     write_image(tmp_path / "src.png", render_video(1, 64, seed=1)[0])
     for name, size in (("small", "256x256"), ("uhd", "3840x2160")):
         subprocess.run(
@@ -325,9 +345,13 @@ def test_4k_driver_peak_memory_stays_near_a_small_drivers(tmp_path):
              str(tmp_path / f"{name}.mp4")],
             check=True,
         )  # fmt: skip
+    decoder = _peak_rss_kb(tmp_path / "uhd.mp4", script=_DECODE_RSS_SCRIPT) - _peak_rss_kb(
+        tmp_path / "small.mp4", script=_DECODE_RSS_SCRIPT
+    )
+    assert decoder > 30_000, decoder  # a 4K frame alone is 12 MB in YUV 4:2:0
     small = _peak_rss_kb(tmp_path / "src.png", tmp_path / "small.mp4", tmp_path / "a.mp4")
     uhd = _peak_rss_kb(tmp_path / "src.png", tmp_path / "uhd.mp4", tmp_path / "b.mp4")
-    assert uhd <= 1.25 * small, (uhd, small)
+    assert uhd - small <= 2 * decoder, (uhd, small, decoder)
     assert probe_video(tmp_path / "b.mp4")[0] == 12
 
 
