@@ -339,7 +339,9 @@ def main() -> int:
     sub.add_parser("data", help="render the training and held-out datasets")
     t = sub.add_parser("train", help="fomm train with the card's flags (resumes)")
     t.add_argument("--features", choices=("pixels", "vgg19", "hed-vgg16"), default="pixels")
-    t.add_argument("--precision", help="fomm train --precision (default: fomm train's)")
+    t.add_argument(
+        "--precision", help="fomm train --precision (default float32, as the shipped run)"
+    )
     t.add_argument("--log-dir", help="default: runs/face128-FEATURES")
     t.add_argument("--max-steps", type=int, help="default: the config's 6 epochs (7500 steps)")
     t.add_argument("--cores", help="pin to these CPU cores, e.g. 0 (default: all)")
