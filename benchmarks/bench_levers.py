@@ -283,6 +283,10 @@ def cmd_table(args) -> int:
     heldout = list_videos(root / "data" / "face128-heldout")
     names = [n for n in RECIPES if (root / n / "checkpoints").is_dir()]
     rows, copy = {}, None
+    if args.only:  # evaluate these, keep the other rows of the last evaluation
+        done = json.loads((root / "levers.json").read_text())
+        rows, copy = done["runs"], done["copy_source"]
+        names = [n for n in names if n in args.only.split(",")]
     for name in names:
         config = recipe_config(name, root)
         # the budget's step: the newest checkpoint at or before it (a run may have gone on)
@@ -303,6 +307,7 @@ def cmd_table(args) -> int:
         }
         copy = {**ev.report["baselines"]["copy_source"], "detail": 1.0, "real_detail": real_ratio}
         print(f"{name}: {rows[name]}", file=sys.stderr)
+    rows = {n: rows[n] for n in RECIPES if n in rows}
     (root / "levers.json").write_text(json.dumps({"runs": rows, "copy_source": copy}, indent=2))
     Path(args.out).write_text(levers_md(rows, copy, times, plan, args))
     print(f"wrote {args.out}", file=sys.stderr)
@@ -397,6 +402,7 @@ def main() -> int:
     b = sub.add_parser("table", help="evaluate the runs on the held-out seed -> markdown")
     b.add_argument("--out", default=str(ROOT / "docs" / "levers.md"), help="markdown to write")
     b.add_argument("--notes", help="a markdown file appended to the table (observations)")
+    b.add_argument("--only", help="evaluate these recipes only (comma-separated); keep the rest")
     b.add_argument(
         "--from-json",
         action="store_true",
