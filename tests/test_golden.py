@@ -11,7 +11,7 @@ import pytest
 
 from fomm_tf.errors import InputError
 from fomm_tf.export.cli import add_export_arguments, run_export
-from fomm_tf.export.golden import MOTION_OPTION_SETS, orient
+from fomm_tf.export.golden import orient
 from fomm_tf.media import read_image
 
 # The motion rules, as the README and the contract state them (checked against motion.json).
@@ -180,8 +180,18 @@ def test_motion_cases_cover_the_degenerate_rules(golden):
         )
         scale, rule = reference_scale(src["value"][0], drv0["value"][0])
         assert (case["rule"], case["scale"]) == (rule, pytest.approx(scale, rel=1e-6))
-        for result, (relative, adapt, rel_jac) in zip(case["results"], MOTION_OPTION_SETS):
-            assert (result["relative"], result["adapt_movement_scale"]) == (relative, adapt)
+        options = [
+            (r["relative"], r["adapt_movement_scale"], r["relative_jacobian"])
+            for r in case["results"]
+        ]
+        # every flag off once: relative, adapt scale, relative Jacobian
+        assert options == [
+            (True, True, True),
+            (True, False, True),
+            (True, True, False),
+            (False, True, True),
+        ]
+        for result, (relative, adapt, rel_jac) in zip(case["results"], options):
             want = reference_normalize(src, drv, drv0, relative, scale if adapt else 1.0, rel_jac)
             np.testing.assert_allclose(arr(result["value"]), want["value"], atol=1e-6)
             np.testing.assert_allclose(arr(result["jacobian"]), want["jacobian"], atol=1e-5)

@@ -402,7 +402,7 @@ def drivers(tmp_path_factory):
     folder.mkdir()
     for i, f in enumerate(render_video(12, 64, seed=6)):
         write_image(folder / f"{i + 1}.png", f)
-    out["unpadded-folder"] = (folder, 12, media.DEFAULT_FPS)
+    out["unpadded-folder"] = (folder, 12, 25)  # a frame folder has no rate: 25 fps (README)
     return root, out
 
 
