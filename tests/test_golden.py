@@ -146,6 +146,7 @@ def test_golden_files_and_float32_exact_numbers(golden):
 def test_preprocess_cases_follow_the_documented_preprocessing(golden):
     cases = golden["preprocess"]["cases"]
     assert len(cases) == 8
+    # measured: identical (the same OpenCV filters); 1e-6 leaves room for another build
     for case in cases:
         rgba = image(golden["images"][case["image"]])
         want = reference_preprocess(rgba, case["size"], case["rotation"], case["mirror"])
@@ -191,6 +192,7 @@ def test_motion_cases_cover_the_degenerate_rules(golden):
             (True, True, False),
             (False, True, True),
         ]
+        # measured against float64 numpy: values 3.6e-8, Jacobians 3.8e-7 (float32 products)
         for result, (relative, adapt, rel_jac) in zip(case["results"], options):
             want = reference_normalize(src, drv, drv0, relative, scale if adapt else 1.0, rel_jac)
             np.testing.assert_allclose(arr(result["value"]), want["value"], atol=1e-6)
@@ -221,7 +223,8 @@ def test_full_frame_calls_reproduce_the_keras_networks_and_the_motion_rules(gold
     for call, picture in zip((calls[2], calls[4]), ff["driving"]):
         want = reference_preprocess(image(picture), size)[None]
         np.testing.assert_allclose(arr(call["inputs"]["image"]), want, atol=1e-6)
-    # every graph's outputs: the Keras network on the same inputs (fp32 export)
+    # every graph's outputs: the Keras network on the same inputs (fp32 export; measured
+    # at most 3.6e-7 apart)
     for call in calls:
         feeds = {k: arr(v) for k, v in call["inputs"].items()}
         if call["graph"] == "kp_detector":
@@ -242,6 +245,7 @@ def test_full_frame_calls_reproduce_the_keras_networks_and_the_motion_rules(gold
                 arr(value), np.asarray(want[name]), atol=1e-5, err_msg=f"{call['graph']}.{name}"
             )
     # between the graphs: relative motion from the first driving frame, adapt scale
+    # (measured: 6e-8 from float64 numpy)
     kp_source = {k: arr(v) for k, v in calls[0]["outputs"].items()}
     kp_initial = {k: arr(v) for k, v in calls[2]["outputs"].items()}
     scale, _ = reference_scale(kp_source["value"][0], kp_initial["value"][0])
