@@ -187,8 +187,8 @@ def ours_frame(checkpoint: str, repeat: int, cached: bool) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    from fomm_tf.animate import KerasBackend
-    from fomm_tf.models import load_models
+    from fomm_tf.animation.animator import KerasBackend
+    from fomm_tf.nets.models import load_models
 
     models = load_models(checkpoint, "vox-256")
     rng = np.random.default_rng(0)
@@ -218,7 +218,7 @@ def ours_train(checkpoint: str, case: str, batch: int, repeat: int) -> dict:
     import tensorflow as tf
 
     from fomm_tf.config import config_from_dict
-    from fomm_tf.models import load_official
+    from fomm_tf.nets.models import load_official
     from fomm_tf.training import Trainer, TrainOptions, make_strategy
 
     config, _ = TRAIN_CASES[case]
@@ -331,7 +331,7 @@ def main() -> int:
     def ratio(a, b, field):
         return float(np.median([x[field] / y[field] for x, y in zip(rows[a], rows[b])]))
 
-    from fomm_tf.timing import cpu_name
+    from fomm_tf.bench.timing import cpu_name
 
     print(
         f"fomm-tf vs official ({time.strftime('%Y-%m-%d')}, {cpu_name()}, {os.cpu_count()} cores; "

@@ -154,13 +154,13 @@ def cmd_card(args) -> int:
 
     out = Path(args.out)
 
-    from fomm_tf import timing
+    from fomm_tf.bench import timing
     from fomm_tf.eval.cross import cross_identity_eval, cross_sheet
     from fomm_tf.eval.detectors import SyntheticDetector
     from fomm_tf.eval.report import contact_sheet, l1_plot, line_plot
     from fomm_tf.evaluate import evaluate, list_videos
-    from fomm_tf.media import write_image
-    from fomm_tf.models import load_models, save_weights
+    from fomm_tf.media.images import write_image
+    from fomm_tf.nets.models import load_models, save_weights
     from fomm_tf.training import models_from_checkpoint
 
     run, other = Path(args.run), Path(args.other) if args.other else None

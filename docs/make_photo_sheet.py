@@ -28,11 +28,11 @@ import imageio_ffmpeg  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fomm_tf import cli  # noqa: E402
+from fomm_tf.animation.driver import plan_crops  # noqa: E402
+from fomm_tf.animation.photo import prepare_source  # noqa: E402
 from fomm_tf.data.synthetic import render_video  # noqa: E402
-from fomm_tf.driving import plan_crops  # noqa: E402
-from fomm_tf.media import read_image, to_uint8, write_image  # noqa: E402
-from fomm_tf.photo import prepare_source  # noqa: E402
-from fomm_tf.video import VideoReader, VideoWriter  # noqa: E402
+from fomm_tf.media.images import read_image, to_uint8, write_image  # noqa: E402
+from fomm_tf.media.video_reader import VideoReader, VideoWriter  # noqa: E402
 
 HEIGHT = 300
 

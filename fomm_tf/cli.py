@@ -41,13 +41,13 @@ _MODULES = {
         "write a synthetic dataset with ground-truth landmarks (or real-face photo clips)",
     ),
     "export": (
-        "fomm_tf.export.cli",
+        "fomm_tf.commands.export",
         "add_export_arguments",
         "run_export",
         "export TFLite graphs (fp32, fp16, dynamic, int8) and their contract",
     ),
     "bench": (
-        "fomm_tf.export.cli",
+        "fomm_tf.commands.export",
         "add_bench_arguments",
         "run_bench",
         "time one animated frame with the Keras or TFLite backend",
@@ -81,7 +81,7 @@ def _add_model_arguments(p: argparse.ArgumentParser, checkpoint_required: bool =
 
 
 def add_animate_arguments(p: argparse.ArgumentParser) -> None:
-    from .layers.precision import add_precision_argument
+    from .nets.layers.precision import add_precision_argument
 
     _add_model_arguments(p)
     add_precision_argument(p, extra="keras backend: ")
@@ -179,7 +179,7 @@ def add_animate_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _add_photo_arguments(p: argparse.ArgumentParser) -> None:
-    from .photo import CROP_MODES, DEFAULT_CROP_SCALE, DEFAULT_MAX_SIZE
+    from .animation.photo import CROP_MODES, DEFAULT_CROP_SCALE, DEFAULT_MAX_SIZE
 
     p.add_argument(
         "--crop",
@@ -245,13 +245,13 @@ def _make_backend(args):
     if args.backend == "tflite":
         if not args.model_dir:
             raise InputError("--backend tflite needs --model-dir (a folder from `fomm export`)")
-        from fomm_tf.export.runtime import TFLiteBackend
+        from fomm_tf.animation.tflite_backend import TFLiteBackend
 
         return TFLiteBackend(args.model_dir, num_threads=args.threads, batch_size=args.batch_size)
-    from .animate import KerasBackend
+    from .animation.animator import KerasBackend
     from .bundled import resolve_model
-    from .layers.precision import check_precision
-    from .models import load_models
+    from .nets.layers.precision import check_precision
+    from .nets.models import load_models
 
     check_precision(args.precision)
     config, checkpoint = resolve_model(args.config, args.checkpoint, args.random_weights)
@@ -268,11 +268,11 @@ def run_animate(args) -> int:
     import numpy as np
     from tqdm import tqdm
 
-    from .animate import Animator
-    from .audio import video_with_audio
+    from .animation.animator import Animator
+    from .animation.audio import video_with_audio
+    from .animation.photo import PasteBack, prepare_source
     from .errors import InputError
-    from .media import read_image, to_uint8
-    from .photo import PasteBack, prepare_source
+    from .media.images import read_image, to_uint8
 
     picture = read_image(args.source)
     prepared = prepare_source(  # before the networks load: no face is a quick error
@@ -346,11 +346,11 @@ def _open_driver(args, size: int):
     """The driving frames at the model size, cropped as ``--driving-crop`` says."""
     from tqdm import tqdm
 
-    from .video import VideoReader
+    from .media.video_reader import VideoReader
 
     if args.driving_crop == "center":
         return VideoReader(args.driving, size=size)
-    from .driving import CroppedVideo
+    from .animation.driver import CroppedVideo
 
     with tqdm(desc="find driver's face", unit="frame") as bar:
         return CroppedVideo(
@@ -386,8 +386,8 @@ def add_convert_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_convert(args) -> int:
     from .config import load_config
-    from .media import atomic_path
-    from .models import load_official, save_weights
+    from .media.images import atomic_path
+    from .nets.models import load_official, save_weights
 
     cfg = load_config(args.config)
     models = load_official(args.checkpoint, cfg)
@@ -400,7 +400,7 @@ def run_convert(args) -> int:
 
 
 def add_crop_video_arguments(p: argparse.ArgumentParser) -> None:
-    from .photo import DEFAULT_CROP_SCALE
+    from .animation.photo import DEFAULT_CROP_SCALE
 
     p.add_argument("input", help="video to crop (any file ffmpeg reads, a GIF or a frame folder)")
     p.add_argument(
@@ -445,8 +445,8 @@ def add_crop_video_arguments(p: argparse.ArgumentParser) -> None:
 def run_crop_video(args) -> int:
     from tqdm import tqdm
 
-    from .audio import video_with_audio
-    from .driving import CroppedVideo
+    from .animation.audio import video_with_audio
+    from .animation.driver import CroppedVideo
     from .errors import InputError
 
     if args.size < 16:

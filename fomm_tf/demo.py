@@ -43,9 +43,9 @@ def run_demo(args) -> int:
     from .eval.cross import animate_clip, cross_clip, score_clip
     from .eval.detectors import SyntheticDetector
     from .eval.metrics import MetricSums
-    from .media import to_uint8, write_image
-    from .models import load_models
-    from .video import VideoWriter
+    from .media.images import to_uint8, write_image
+    from .media.video_reader import VideoWriter
+    from .nets.models import load_models
 
     if args.frames < 2:
         raise InputError(f"--frames must be at least 2, got {args.frames}")

@@ -20,8 +20,8 @@ import tensorflow as tf
 
 from .data.pipeline import _is_video, read_video, scan_split
 from .errors import InputError
-from .layers.precision import add_precision_argument
-from .models import Models
+from .nets.layers.precision import add_precision_argument
+from .nets.models import Models
 
 log = logging.getLogger(__name__)
 
@@ -277,8 +277,8 @@ def add_evaluate_arguments(parser) -> None:
 
 def _load_models(args) -> Models:
     from .bundled import resolve_model
-    from .layers.precision import check_precision
-    from .models import load_models
+    from .nets.layers.precision import check_precision
+    from .nets.models import load_models
 
     check_precision(args.precision)
     config, checkpoint = resolve_model(args.config, args.checkpoint)

@@ -8,9 +8,9 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from fomm_tf.driving import CroppedVideo, plan_crops
+from fomm_tf.animation.driver import CroppedVideo, plan_crops
 from fomm_tf.errors import InputError
-from fomm_tf.video import VideoReader, VideoWriter, probe_video
+from fomm_tf.media.video_reader import VideoReader, VideoWriter, probe_video
 
 skimage_data = pytest.importorskip("skimage.data")
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from fomm_tf.animation.faces import FaceBox, FaceDetector
 from fomm_tf.data.synthetic import render_video
-from fomm_tf.faces import FaceBox, FaceDetector
 
 skimage_data = pytest.importorskip("skimage.data")
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fomm_tf.animation.motion import DEGENERATE_AREA, hull_area, normalize_kp
+from fomm_tf.animation.tflite_backend import TFLiteAnimator
+from fomm_tf.apps.golden import MOTION_OPTION_SETS, orient
+from fomm_tf.commands.export import add_export_arguments, run_export
 from fomm_tf.errors import InputError
-from fomm_tf.export.cli import add_export_arguments, run_export
-from fomm_tf.export.golden import MOTION_OPTION_SETS, orient
-from fomm_tf.export.runtime import TFLiteAnimator
-from fomm_tf.media import fit_frame, read_image, to_uint8
-from fomm_tf.motion import DEGENERATE_AREA, hull_area, normalize_kp
+from fomm_tf.media.images import fit_frame, read_image, to_uint8
 
 
 def export_args(*argv: str) -> argparse.Namespace:

@@ -7,9 +7,8 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from fomm_tf.faces import FaceBox
-from fomm_tf.media import read_image, write_image
-from fomm_tf.photo import (
+from fomm_tf.animation.faces import FaceBox
+from fomm_tf.animation.photo import (
     Crop,
     PasteBack,
     center_crop,
@@ -18,7 +17,8 @@ from fomm_tf.photo import (
     scale_to_max_size,
     whole_crop,
 )
-from fomm_tf.video import VideoReader, probe_video
+from fomm_tf.media.images import read_image, write_image
+from fomm_tf.media.video_reader import VideoReader, probe_video
 
 skimage_data = pytest.importorskip("skimage.data")
 

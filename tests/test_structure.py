@@ -1,5 +1,5 @@
 """The house rules that a reader relies on: no import circles (function-local imports count),
-the exporter installs as ``fomm_tf.export`` (no top-level ``export``), every package ships."""
+the exporter is ``fomm_tf.export`` (no top-level ``export``), every package ships."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = {"fomm_tf": ROOT / "fomm_tf", "fomm_tf.export": ROOT / "export"}
+PACKAGES = {"fomm_tf": ROOT / "fomm_tf"}
 
 
 def _modules() -> dict[str, Path]:
@@ -90,14 +90,14 @@ def test_the_cycle_finder_finds_a_cycle(tmp_path, monkeypatch):
 
 def test_the_exporter_installs_as_fomm_tf_export_only(tmp_path):
     code = (
-        "import importlib.util as u, fomm_tf.export.cli\n"
-        "print(u.find_spec('export') is None, fomm_tf.export.cli.__name__)"
+        "import importlib.util as u, fomm_tf.export.contract\n"
+        "print(u.find_spec('export') is None, fomm_tf.export.contract.__name__)"
     )
     res = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300
     )
     assert res.returncode == 0, res.stderr[-2000:]
-    assert res.stdout.split() == ["True", "fomm_tf.export.cli"]
+    assert res.stdout.split() == ["True", "fomm_tf.export.contract"]
 
 
 def test_setup_cfg_ships_every_package():

@@ -5,8 +5,8 @@ import base64
 
 import numpy as np
 
-from fomm_tf.export.web import _format, _image, psnr, write_webm
-from fomm_tf.video import VideoReader
+from fomm_tf.apps.web import _format, _image, psnr, write_webm
+from fomm_tf.media.video_reader import VideoReader
 
 
 def test_psnr_and_report_line():

@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..media import atomic_dir, write_image
-from ..video import VideoWriter
+from ..media.images import atomic_dir, write_image
+from ..media.video_reader import VideoWriter
 from .body_render import BODY_LANDMARKS, Body
 from .face_render import FACE_LANDMARKS, Face
 

@@ -36,8 +36,8 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import InputError
-from ..media import IMAGE_SUFFIXES, fit_frame, list_frame_files, read_image
-from ..video import VideoReader
+from ..media.images import IMAGE_SUFFIXES, fit_frame, list_frame_files, read_image
+from ..media.video_reader import VideoReader
 from .annotated import SIDECAR_SUFFIX  # ground-truth files beside videos, not videos
 
 log = logging.getLogger(__name__)

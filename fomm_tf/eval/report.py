@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
-from ..media import atomic_dir, to_uint8, write_image
+from ..media.images import atomic_dir, to_uint8, write_image
 
 __all__ = ["contact_sheet", "l1_plot", "line_plot", "markdown_table", "write_report"]
 

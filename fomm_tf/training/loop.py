@@ -11,7 +11,7 @@ otherwise ``MirroredStrategy`` over all local GPUs (or the CPU; ``--cpu-replicas
 CPU into N logical devices, for tests). The global batch is ``train_params.batch_size`` and is
 split over the replicas. Batch norm statistics are taken over the global batch (all-reduced
 across replicas and workers, as the official ``SynchronizedBatchNorm2d``; with one replica it
-is plain batch norm, see :mod:`fomm_tf.layers.batchnorm`); ``--no-sync-batch-norm`` keeps
+is plain batch norm, see :mod:`fomm_tf.nets.layers.batchnorm`); ``--no-sync-batch-norm`` keeps
 them per replica. The equivariance transforms of a step are drawn for the global batch, so a
 step does not depend on how the batch is split.
 
@@ -72,7 +72,7 @@ def run_train(args: argparse.Namespace) -> int:
     # TF's distribution INFO lines ("Reduce to …") drown the progress; keep warnings.
     logging.getLogger("tensorflow").setLevel(logging.WARNING)
     logging.getLogger("absl").setLevel(logging.WARNING)  # "Sharding callback duration" lines
-    from ..layers.precision import check_precision
+    from ..nets.layers.precision import check_precision
 
     options = options_from_args(args)
     if options.precision:
@@ -96,7 +96,7 @@ def exit_now(code: int) -> None:
 
 
 def models_from_checkpoint(config, checkpoint: str | os.PathLike):
-    """The inference networks (:class:`fomm_tf.models.Models`) of a training checkpoint.
+    """The inference networks (:class:`fomm_tf.nets.models.Models`) of a training checkpoint.
 
     ``checkpoint``: a ``LOG_DIR/checkpoints/ckpt-N`` prefix written by ``fomm train``, or the
     folder (its newest checkpoint). Optimizer slots and the discriminator are not read.
@@ -104,7 +104,7 @@ def models_from_checkpoint(config, checkpoint: str | os.PathLike):
     import tensorflow as tf
 
     from ..errors import InputError
-    from ..models import build_models
+    from ..nets.models import build_models
 
     path = str(checkpoint)
     if Path(path).is_dir():
@@ -128,8 +128,8 @@ def models_from_checkpoint(config, checkpoint: str | os.PathLike):
 
 def write_export(models, discriminator, cfg, export_dir: Path) -> Path:
     """Write ``export_dir`` (weights + config), replacing the previous one atomically."""
-    from ..media import atomic_dir
-    from ..models import save_weights
+    from ..media.images import atomic_dir
+    from ..nets.models import save_weights
 
     with atomic_dir(export_dir) as tmp:
         save_weights(models, tmp / "fomm.weights.h5")
@@ -291,7 +291,7 @@ def train(options: TrainOptions, keep_alive: list | None = None) -> dict:
                 with writer.as_default():
                     summary_image("source|driving|prediction|occlusion", grid, step)
                 if chief:  # also a PNG, for a look without TensorBoard
-                    from ..media import write_image
+                    from ..media.images import write_image
 
                     write_image(log_dir / "samples" / f"step-{step:07d}.png", grid)
             if options.eval_every and step % options.eval_every == 0 and chief:

@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from ..errors import InputError
-from ..layers.precision import PRECISIONS
+from ..nets.layers.precision import PRECISIONS
 
 log = logging.getLogger(__name__)
 

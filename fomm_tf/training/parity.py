@@ -63,7 +63,7 @@ def official_step(
     import keras
 
     from ..errors import InputError
-    from ..layers.precision import policy_name
+    from ..nets.layers.precision import policy_name
 
     if dtype not in ("float32", "float64", "bfloat16"):
         raise InputError(
@@ -83,10 +83,10 @@ def official_step(
 def _official_step(config, checkpoint, inputs, vgg19_seed, dtype):
     import tensorflow as tf
 
-    from ..checkpoint import read_torch_checkpoint
     from ..config import FommConfig, load_config
     from ..errors import CheckpointError, InputError
-    from ..weights import load_state_dict, torch_gradients
+    from ..nets.checkpoint import read_torch_checkpoint
+    from ..nets.weights import load_state_dict, torch_gradients
 
     cfg = config if isinstance(config, FommConfig) else load_config(config)
     lw = (cfg.raw.get("train_params") or {}).get("loss_weights") or {}
