@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from fomm_tf.commands.export import load_for_export  # noqa: E402
 from fomm_tf.export.convert import convert_graph  # noqa: E402
+from fomm_tf.export.exporter import load_for_export  # noqa: E402
 from fomm_tf.export.flatbuffer import delegation_report  # noqa: E402
 from fomm_tf.export.graphs import build_graphs  # noqa: E402
 from fomm_tf.litert import make_interpreter  # noqa: E402

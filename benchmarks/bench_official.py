@@ -187,7 +187,7 @@ def ours_frame(checkpoint: str, repeat: int, cached: bool) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    from fomm_tf.animation.animator import KerasBackend
+    from fomm_tf.animation.keras_backend import KerasBackend
     from fomm_tf.nets.models import load_models
 
     models = load_models(checkpoint, "vox-256")

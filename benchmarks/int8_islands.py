@@ -29,10 +29,13 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from fomm_tf.commands.export import load_for_export  # noqa: E402
 from fomm_tf.export.calibration import synthetic_clips  # noqa: E402
 from fomm_tf.export.convert import calibrate, islands_of, quantize_calibrated  # noqa: E402
-from fomm_tf.export.exporter import calibration_feeds, keras_reference  # noqa: E402
+from fomm_tf.export.exporter import (  # noqa: E402
+    calibration_feeds,
+    keras_reference,
+    load_for_export,  # noqa: E402
+)
 from fomm_tf.export.flatbuffer import ops_details, tensor_names  # noqa: E402
 from fomm_tf.export.graphs import build_graphs  # noqa: E402
 from fomm_tf.litert import make_interpreter  # noqa: E402

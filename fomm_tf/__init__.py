@@ -24,7 +24,7 @@ _API = {
     "load_official": "nets.models",
     "save_weights": "nets.models",
     "Animator": "animation.animator",
-    "KerasBackend": "animation.animator",
+    "KerasBackend": "animation.keras_backend",
     "MotionOptions": "animation.motion",
 }
 # Short names for the modules the documentation refers to (``fomm_tf.motion.normalize_kp``).

@@ -11,7 +11,8 @@ import pytest
 from fomm_tf.animation.motion import normalize_kp
 from fomm_tf.animation.tflite_backend import TFLiteAnimator
 from fomm_tf.bench.frame import bench_tflite
-from fomm_tf.commands.export import add_bench_arguments, add_export_arguments, run_bench, run_export
+from fomm_tf.commands.bench import add_bench_arguments, run_bench
+from fomm_tf.commands.export import add_export_arguments, run_export
 from fomm_tf.errors import CheckpointError, InputError
 from fomm_tf.export import exporter
 from fomm_tf.export.contract import read_contract, validate_contract
@@ -30,7 +31,7 @@ def export_args(*argv: str) -> argparse.Namespace:
 
 @pytest.fixture(scope="module")
 def models(official_dir):
-    from fomm_tf.commands.export import load_for_export
+    from fomm_tf.export.exporter import load_for_export
 
     return load_for_export(
         str(official_dir / "config.yaml"), str(official_dir / "checkpoint.pth.tar"), size=64

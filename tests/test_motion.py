@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import fomm_tf
-from fomm_tf.animation.animator import Animator, KerasBackend, MotionOptions
+from fomm_tf.animation.animator import Animator, MotionOptions
+from fomm_tf.animation.keras_backend import KerasBackend
 from fomm_tf.animation.motion import best_frame, hull_area, movement_scale, normalize_kp
 
 

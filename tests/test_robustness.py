@@ -109,7 +109,8 @@ def test_guards_leave_ordinary_keypoints_alone(tiny, source):
 
 @pytest.mark.parametrize("fill", [0.0, 1.0, np.nan])
 def test_kp_detector_and_animation_survive_black_white_and_nan_frames(tiny, source, fill):
-    from fomm_tf.animation.animator import Animator, KerasBackend
+    from fomm_tf.animation.animator import Animator
+    from fomm_tf.animation.keras_backend import KerasBackend
 
     frames = np.full((3, 64, 64, 3), fill, np.float32)
     kp = tiny.kp_detector(frames)

@@ -7,7 +7,7 @@ Everything that depends on the source alone (its keypoints, the generator's enco
 features and the downscaled source) is computed once, in ``prepare``.
 
 The networks are reached through a small *backend* interface so the same loop drives the
-Keras models here and the exported TFLite graphs (``fomm_tf.animation.tflite_backend``):
+Keras networks (:mod:`.keras_backend`) and the exported TFLite graphs (:mod:`.tflite_backend`):
 
 - ``prepare(source)``: source (1, H, W, 3) in [0, 1] → its keypoints; caches the rest;
 - ``kp(frames)``: (N, H, W, 3) → ``{"value": (N, K, 2), "jacobian": (N, K, 2, 2)}``;
@@ -17,13 +17,11 @@ Keras models here and the exported TFLite graphs (``fomm_tf.animation.tflite_bac
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
-import tensorflow as tf
 
 from ..media.images import batched
-from ..nets.models import Models
 from .motion import MotionOptions, best_frame, movement_scale, normalize_kp
 
 log = logging.getLogger(__name__)
@@ -31,72 +29,17 @@ log = logging.getLogger(__name__)
 KpDict = dict[str, np.ndarray]
 
 
-class KerasBackend:
-    """Runs the Keras networks, compiled with ``tf.function`` for a fixed batch size.
-
-    Args:
-        models: the networks.
-        batch_size: frames per call; shorter batches are padded so nothing retraces.
-        jit_compile: compile with XLA.
-    """
-
-    def __init__(self, models: Models, batch_size: int = 8, jit_compile: bool = False):
-        self.models = models
-        self.batch_size = int(batch_size)
-        self.image_size = models.config.image_size
-        self._kp_fn = tf.function(
-            lambda x: models.kp_detector(x, training=False),
-            jit_compile=jit_compile,
-            reduce_retracing=True,
-        )
-        self._gen_fn = tf.function(self._generate, jit_compile=jit_compile, reduce_retracing=True)
-        self._source = self._cache = self._kp_source = None
-
-    def _generate(self, source, cache, kp_source, kp_driving):
-        out = self.models.generator.animate_cached(
-            source, cache, kp_source, kp_driving, with_deformed=False
-        )
-        return tf.cast(out["prediction"], tf.float32)  # bfloat16 / float16 compute → float32
-
-    def prepare(self, source: np.ndarray) -> KpDict:
-        self._source = tf.convert_to_tensor(source, tf.float32)
-        self._cache = self.models.generator.encode_source(self._source)
-        self._kp_source = self.models.kp_detector(self._source)
-        return {k: v.numpy() for k, v in self._kp_source.items()}
-
-    def motion_options(self) -> MotionOptions:
-        """The model config's motion options (``animate_params``)."""
-        return MotionOptions.from_config(self.models.config.raw)
-
-    def _padded(self, fn: Callable, batch: dict | np.ndarray, n: int):
-        pad = self.batch_size - n
-        if pad > 0:
-            batch = tf.nest.map_structure(
-                lambda a: np.concatenate([a, np.repeat(a[-1:], pad, axis=0)]), batch
-            )
-        return tf.nest.map_structure(lambda t: np.asarray(t)[:n], fn(batch))
-
-    def kp(self, frames: np.ndarray) -> KpDict:
-        return self._padded(self._kp_fn, np.asarray(frames, np.float32), len(frames))
-
-    def generate(self, kp_driving: KpDict) -> np.ndarray:
-        if self._cache is None:
-            raise RuntimeError("call prepare(source) first")
-        fn = lambda kp: self._gen_fn(self._source, self._cache, self._kp_source, kp)  # noqa: E731
-        kp = {k: np.asarray(v, np.float32) for k, v in kp_driving.items()}
-        return self._padded(fn, kp, len(kp["value"]))
-
-
 class Animator:
     """Source image + driving frames → animated frames, streamed batch by batch.
 
     Args:
-        backend: a :class:`KerasBackend` or a TFLite backend (see module docstring).
+        backend: a :class:`~.keras_backend.KerasBackend` or a :class:`~.tflite_backend.TFLiteAnimator` (see module docstring).
         options: motion transfer options.
 
     Examples:
         >>> import numpy as np, fomm_tf
-        >>> from fomm_tf.animation.animator import Animator, KerasBackend
+        >>> from fomm_tf.animation.animator import Animator
+        >>> from fomm_tf.animation.keras_backend import KerasBackend
         >>> anim = Animator(KerasBackend(fomm_tf.build_models("tiny-64"), batch_size=2))
         >>> frames = [np.zeros((64, 64, 3), "float32")] * 3
         >>> out = np.concatenate(list(anim.animate(np.zeros((64, 64, 3), "float32"), frames)))

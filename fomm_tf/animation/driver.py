@@ -139,3 +139,30 @@ class CroppedVideo:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def open_driver(
+    path: str | os.PathLike,
+    size: int,
+    mode: str = "auto",
+    scale: float = DEFAULT_CROP_SCALE,
+    every: int = 5,
+    progress: bool = True,
+) -> VideoReader | CroppedVideo:
+    """The driving frames at the model size, cropped as ``mode`` says (``center``: the
+    reader's own centre square; ``auto``, ``face``, ``none``: :class:`CroppedVideo`)."""
+    if mode == "center":
+        return VideoReader(path, size=size)
+    from tqdm import tqdm
+
+    with tqdm(desc="find driver's face", unit="frame", disable=not progress) as bar:
+        return CroppedVideo(
+            path, size, mode=mode, scale=scale, every=every, progress=lambda f: counted(f, bar)
+        )
+
+
+def counted(frames: Iterable[np.ndarray], bar) -> Iterator[np.ndarray]:
+    """``frames``, advancing the progress ``bar`` by one for each."""
+    for f in frames:
+        bar.update(1)
+        yield f

@@ -148,7 +148,3 @@ class TFLiteAnimator:
             self.generator.invoke()
             out[i] = self.generator.get("prediction")[0]
         return out
-
-
-#: The name ``fomm animate --backend tflite`` uses.
-TFLiteBackend = TFLiteAnimator

@@ -1,6 +1,7 @@
-"""``fomm export`` and ``fomm bench``: argument definitions and entry points for ``fomm_tf.cli``.
+"""``fomm export``: flags → :func:`fomm_tf.export.exporter.export_models` (+ the apps' assets
+and golden vectors), and a one-screen summary.
 
-``run_export`` / ``run_bench`` return an exit code and raise :class:`fomm_tf.errors.InputError`
+``run_export`` returns an exit code and raise :class:`fomm_tf.errors.InputError`
 for bad input (the CLI turns it into one line on stderr and exit code 2). Options are
 validated here rather than with argparse ``choices`` so that a bad value is one line too.
 """
@@ -8,20 +9,14 @@ validated here rather than with argparse ``choices`` so that a bad value is one 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
 import logging
 from pathlib import Path
 
-from fomm_tf.bundled import resolve_model
-from fomm_tf.errors import InputError
-from fomm_tf.nets.layers.precision import add_precision_argument, check_precision
-
+from ..errors import InputError
 from ..export.convert import QUANT_MODES
+from .options import check_positive, resolve_model
 
 log = logging.getLogger(__name__)
-
-BACKENDS = ("keras", "tflite")
 
 
 def add_export_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -104,35 +99,16 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     return parser
 
 
-def _positive(value: int | None, name: str) -> None:
-    if value is not None and value < 1:
-        raise InputError(f"{name} {value}: must be a positive integer")
-
-
-def load_for_export(config: str, checkpoint: str | None, size: int | None, seed: int = 0):
-    """The Keras models to export, their config's image size overridden by ``size``."""
-    from fomm_tf.config import load_config
-    from fomm_tf.nets.models import build_models, load_models
-
-    cfg = load_config(config)
-    if size is not None:
-        cfg = dataclasses.replace(cfg, image_size=(size, size))
-    if checkpoint is None:
-        return build_models(cfg, seed=seed)
-    return load_models(checkpoint, cfg)
-
-
 def run_export(args: argparse.Namespace) -> int:
     """``fomm export``: convert, validate, write; prints a one-screen summary."""
-    from fomm_tf.animation.motion import MotionOptions
-
+    from ..animation.motion import MotionOptions
     from ..export.calibration import calibration_clips
-    from ..export.exporter import export_models
+    from ..export.exporter import export_models, load_for_export
 
     if args.quant not in QUANT_MODES:
         raise InputError(f"--quant {args.quant!r}: expected one of {', '.join(QUANT_MODES)}")
-    _positive(args.size, "--size")
-    _positive(args.threads, "--threads")
+    check_positive(args.size, "--size")
+    check_positive(args.threads, "--threads")
     if args.size is not None and args.size % 64:
         raise InputError(f"--size {args.size}: must be a multiple of 64")
     if not args.out_dir and not args.android_assets:
@@ -186,46 +162,4 @@ def run_export(args: argparse.Namespace) -> int:
 
         write_golden(out_dir, args.golden, seed=args.golden_seed)
         print(f"  golden vectors for android_demo/core: {args.golden}")
-    return 0
-
-
-def add_bench_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Options of ``fomm bench``."""
-    parser.add_argument(
-        "--backend",
-        default="keras",
-        metavar="{keras,tflite}",
-        help="time the Keras networks (default) or the TFLite graphs of --model-dir",
-    )
-    parser.add_argument("--model-dir", help="an export directory (--backend tflite)")
-    parser.add_argument(
-        "--config",
-        default="vox-256",
-        help="config of the Keras model (--backend keras); default vox-256",
-    )
-    parser.add_argument("--frames", type=int, default=5, help="timed frames (default 5)")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    add_precision_argument(parser, extra="--backend keras: ")
-    return parser
-
-
-def run_bench(args: argparse.Namespace) -> int:
-    """``fomm bench``: ms per animated frame, per graph, model sizes, 2048² matmul time."""
-    from ..bench.frame import bench_keras, bench_tflite, format_result
-
-    if args.backend not in BACKENDS:
-        raise InputError(f"--backend {args.backend!r}: expected one of {', '.join(BACKENDS)}")
-    _positive(args.frames, "--frames")
-    _positive(args.threads, "--threads")
-    if args.backend == "tflite":
-        if not args.model_dir:
-            raise InputError("--backend tflite needs --model-dir DIR (a `fomm export` output)")
-        result = bench_tflite(args.model_dir, frames=args.frames, threads=args.threads)
-    else:
-        check_precision(args.precision)
-        result = bench_keras(
-            args.config, frames=args.frames, threads=args.threads, precision=args.precision
-        )
-    print(json.dumps(result) if args.json else format_result(result))
     return 0

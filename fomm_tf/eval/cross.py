@@ -47,7 +47,8 @@ def cross_clip(size: int, frames: int, source_id: int, driver_id: int, clip: int
 
 def animate_clip(models, source: np.ndarray, driving: np.ndarray, batch_size: int = 8):
     """Animate with the config's motion options, relative motion forced (eq. 14–15)."""
-    from ..animation.animator import Animator, KerasBackend
+    from ..animation.animator import Animator
+    from ..animation.keras_backend import KerasBackend
     from ..animation.motion import MotionOptions
 
     options = MotionOptions.from_config(models.config.raw).override(relative=True)

@@ -7,6 +7,7 @@ floor) leaves the target untouched.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -215,3 +216,16 @@ def export_models(
             raise InputError(f"{quant} export below its accuracy floor: {'; '.join(failures)}")
     log.info("exported %s to %s in %.1f s", quant, out_dir, time.perf_counter() - start)
     return contract
+
+
+def load_for_export(config: str, checkpoint: str | None, size: int | None, seed: int = 0):
+    """The Keras models to export, their config's image size overridden by ``size``."""
+    from ..config import load_config
+    from ..nets.models import build_models, load_models
+
+    cfg = load_config(config)
+    if size is not None:
+        cfg = dataclasses.replace(cfg, image_size=(size, size))
+    if checkpoint is None:
+        return build_models(cfg, seed=seed)
+    return load_models(checkpoint, cfg)

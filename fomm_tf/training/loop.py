@@ -25,19 +25,16 @@ checkpoint left off. ``LOG_DIR/export`` holds ``fomm.weights.h5`` (what ``fomm a
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import logging
 import math
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from .distribute import is_chief, make_strategy, variables_by_name, worker_dir
-from .options import TrainOptions, options_from_args
+from .options import TrainOptions
 from .step import Trainer
 from .summaries import image_grid, summary_image, summary_scalar
 
@@ -55,44 +52,6 @@ LOSS_ORDER = (
 
 class NonFiniteLossError(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
-
-
-# Input iterators of finished runs, kept alive until the process ends (see exit_now).
-_LIVE_ITERATORS: list = []
-
-
-def run_train(args: argparse.Namespace) -> int:
-    """Entry point of ``fomm train``; returns the exit status (InputError propagates).
-
-    The command line ends the process with :func:`exit_now` after it: destroying a
-    distributed tf.data iterator can wait up to a minute for a tf.data model thread that
-    cancellation does not wake (measured: 19–110 s idle after the last export in about half
-    of the runs), so the iterator is never destroyed.
-    """
-    # TF's distribution INFO lines ("Reduce to …") drown the progress; keep warnings.
-    logging.getLogger("tensorflow").setLevel(logging.WARNING)
-    logging.getLogger("absl").setLevel(logging.WARNING)  # "Sharding callback duration" lines
-    from ..nets.layers.precision import check_precision
-
-    options = options_from_args(args)
-    if options.precision:
-        check_precision(options.precision)
-    try:
-        train(options, keep_alive=_LIVE_ITERATORS)
-    except NonFiniteLossError as exc:
-        log.error("%s", exc)
-        return 3
-    return 0
-
-
-def exit_now(code: int) -> None:
-    """Flush everything and end the process without running destructors (after training:
-    checkpoints, exports and summaries are already written and flushed)."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    logging.shutdown()
-    os._exit(code)
 
 
 def models_from_checkpoint(config, checkpoint: str | os.PathLike):
@@ -143,7 +102,7 @@ def train(options: TrainOptions, keep_alive: list | None = None) -> dict:
     """Train (or resume) as ``options`` say; returns the last step's mean losses.
 
     ``keep_alive``: a list the input iterator is appended to, for a caller that ends the
-    process without destroying it (:func:`run_train`).
+    process without destroying it (:func:`fomm_tf.commands.train.run_train`).
     """
     import tensorflow as tf
 

@@ -1,11 +1,11 @@
-"""``fomm make-dataset``: write a synthetic dataset with per-frame ground truth."""
+"""``fomm make-dataset``: a synthetic dataset with per-frame ground truth, or photo clips."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from .annotated import ANNOTATED_KINDS, write_annotated_dataset
+from ..data.annotated import ANNOTATED_KINDS
 
 
 def add_make_dataset_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,7 +58,7 @@ def add_make_dataset_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_make_dataset(args) -> int:
     if args.source == "photo":
-        from .photo_clips import write_photo_dataset
+        from ..data.photo_clips import write_photo_dataset
 
         root = write_photo_dataset(
             args.out,
@@ -72,6 +72,8 @@ def run_make_dataset(args) -> int:
         )
         print(f"wrote {root}: photo clips of the astronaut's face", file=sys.stderr)
         return 0
+    from ..data.annotated import write_annotated_dataset
+
     root = write_annotated_dataset(
         args.out,
         num_train=args.train_videos,
