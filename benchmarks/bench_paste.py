@@ -31,7 +31,7 @@ import tensorflow as tf  # noqa: E402
 import fomm_tf  # noqa: E402
 from fomm_tf.animation.photo import Crop, PasteBack  # noqa: E402
 from fomm_tf.bench.timing import random_source  # noqa: E402
-from fomm_tf.media.video_reader import VideoWriter  # noqa: E402
+from fomm_tf.media.video_writer import VideoWriter  # noqa: E402
 
 
 def _encode_ms(frames: np.ndarray) -> float:

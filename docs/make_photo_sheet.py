@@ -32,7 +32,8 @@ from fomm_tf.animation.driver import plan_crops  # noqa: E402
 from fomm_tf.animation.photo import prepare_source  # noqa: E402
 from fomm_tf.data.synthetic import render_video  # noqa: E402
 from fomm_tf.media.images import read_image, to_uint8, write_image  # noqa: E402
-from fomm_tf.media.video_reader import VideoReader, VideoWriter  # noqa: E402
+from fomm_tf.media.video_reader import VideoReader  # noqa: E402
+from fomm_tf.media.video_writer import VideoWriter  # noqa: E402
 
 HEIGHT = 300
 

@@ -9,7 +9,8 @@ import pytest
 
 from fomm_tf.data.synthetic import render_video
 from fomm_tf.media.images import write_image
-from fomm_tf.media.video_reader import VideoWriter, probe_video
+from fomm_tf.media.video_reader import probe_video
+from fomm_tf.media.video_writer import VideoWriter
 
 
 def fomm(*args, cwd=None):

@@ -40,7 +40,8 @@ def test_animate_without_checkpoint_uses_the_bundled_model_on_a_real_photo(tmp_p
     skimage_data = pytest.importorskip("skimage.data")
     from fomm_tf.data.photo_clips import photo_clip  # a real face (astronaut) moving, offline
     from fomm_tf.media.images import write_image
-    from fomm_tf.media.video_reader import VideoWriter, probe_video
+    from fomm_tf.media.video_reader import probe_video
+    from fomm_tf.media.video_writer import VideoWriter
 
     photo = tmp_path / "coffee.png"
     write_image(photo, skimage_data.coffee())  # a picture from outside the synthetic set

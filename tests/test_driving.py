@@ -10,7 +10,8 @@ import pytest
 
 from fomm_tf.animation.driver import CroppedVideo, plan_crops
 from fomm_tf.errors import InputError
-from fomm_tf.media.video_reader import VideoReader, VideoWriter, probe_video
+from fomm_tf.media.video_reader import VideoReader, probe_video
+from fomm_tf.media.video_writer import VideoWriter
 
 skimage_data = pytest.importorskip("skimage.data")
 

@@ -24,7 +24,8 @@ from fomm_tf.animation.motion import (
 from fomm_tf.data import pipeline
 from fomm_tf.data.synthetic import render_video
 from fomm_tf.media.images import write_image
-from fomm_tf.media.video_reader import VideoReader, VideoWriter, probe_video
+from fomm_tf.media.video_reader import VideoReader, probe_video
+from fomm_tf.media.video_writer import VideoWriter
 from fomm_tf.nets.dense_motion import inverse_2x2
 from fomm_tf.nets.layers.warp import grid_sample
 

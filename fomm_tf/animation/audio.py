@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import FommError
-from ..media.images import AtomicFile, one_line
-from ..media.video_reader import VideoWriter
+from ..media.atomic import AtomicFile
+from ..media.messages import one_line
+from ..media.video_writer import VideoWriter
 
 __all__ = ["AudioError", "has_audio", "mux_audio", "video_with_audio"]
 

@@ -34,8 +34,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..media.images import atomic_dir, write_image
-from ..media.video_reader import VideoWriter
+from ..media.atomic import atomic_dir
+from ..media.images import write_image
+from ..media.video_writer import VideoWriter
 from .body_render import BODY_LANDMARKS, Body
 from .face_render import FACE_LANDMARKS, Face
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from fomm_tf.animation.motion import MotionOptions
 from fomm_tf.errors import InputError
-from fomm_tf.media.images import atomic_dir
+from fomm_tf.media.atomic import atomic_dir
 from fomm_tf.nets.models import Models
 
 from .contract import CONTRACT_NAME, build_contract, write_contract

@@ -1,4 +1,5 @@
-"""Image I/O, frame fitting and atomic writes (videos: :mod:`fomm_tf.media.video_reader`); no network, no torch.
+"""Image I/O and frame fitting (videos: :mod:`.video_reader`, :mod:`.video_writer`; atomic
+writes: :mod:`.atomic`); no network, no torch.
 
 Conventions used everywhere in fomm-tf:
 
@@ -10,22 +11,16 @@ Conventions used everywhere in fomm-tf:
 * 16-bit images are scaled by ``1 / 65535``; floating point images are clipped to ``[0, 1]``.
 
 Every problem with a user's file surfaces as :class:`fomm_tf.errors.InputError` with one line
-that names the file; ffmpeg's own complaint is kept, shortened to one line, in the message.
-
-Writers (:func:`write_image`, :func:`atomic_path`, :func:`atomic_dir`) never leave a partial
-file behind: they write to a hidden temporary file in the destination folder and rename it
-over the final path only once everything was written.
+that names the file; ffmpeg's own complaint is kept, shortened to one line
+(:func:`.messages.one_line`), in the message. :func:`write_image` never leaves a partial
+file behind (:mod:`.atomic`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
-import secrets
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,21 +28,19 @@ from typing import Any
 import cv2
 import numpy as np
 
-from fomm_tf.errors import FommError, InputError
+from ..errors import FommError, InputError
+from .atomic import atomic_path
+from .messages import one_line
 
 __all__ = [
     "DEFAULT_FPS",
     "IMAGE_SUFFIXES",
-    "AtomicFile",
     "as_rgb01",
-    "atomic_dir",
-    "atomic_path",
     "batched",
     "fit_frame",
     "fit_long_side",
     "list_frame_files",
     "normalize_size",
-    "one_line",
     "read_image",
     "to_uint8",
     "write_image",
@@ -62,42 +55,10 @@ DEFAULT_FPS = 25.0
 #: Still-image suffixes: read as single images, frame-folder members, or frame strips.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
-_SKIP_PREFIXES = ("ffmpeg version", "built with", "configuration:", "lib", "Metadata:", "=== ")
-_LOG_PREFIX = re.compile(r"^(\[[^\]]*\]\s*)+")
-_ERROR_LINE = re.compile(
-    r"error|invalid|corrupt|partial file|not found|no such|matches no streams|"
-    r"cannot|could not|failed|truncat|missing",
-    re.IGNORECASE,
-)
-_NOISE_LINE = re.compile(
-    r"^(Stream #|Input #|Output #|Duration:|frame=)|Conversion failed|Terminating thread|"
-    r"Task finished|Nothing was written|^Error opening (input|output) file "
-)
 _PILLOW_CONVERT_MODES = {"CMYK", "YCbCr", "LAB", "HSV"}
 
 # --------------------------------------------------------------------------------------------
 # small helpers
-
-
-def one_line(text: str, limit: int = 300) -> str:
-    """Squeeze a (possibly multi-line) tool message into one short line.
-
-    For ffmpeg logs this keeps the last few lines that look like errors (dropping log-context
-    prefixes such as ``[h264 @ 0x...]`` and generic trailers such as "Conversion failed!"),
-    or else the last few lines.
-    """
-    lines = []
-    for raw in str(text).splitlines():
-        line = _LOG_PREFIX.sub("", raw.strip()).strip()
-        if line and not line.startswith(_SKIP_PREFIXES) and (not lines or lines[-1] != line):
-            lines.append(line)
-    errors = [ln for ln in lines if _ERROR_LINE.search(ln) and not _NOISE_LINE.search(ln)]
-    keep = errors[-3:] if errors else lines[-3:]
-    msg = " | ".join(keep) if keep else str(text).strip()
-    msg = re.sub(r"\s+", " ", msg)
-    if len(msg) > limit:
-        msg = "..." + msg[-(limit - 3) :]
-    return msg or "unknown error"
 
 
 def batched(frames, batch_size: int, dtype=None) -> Iterator[np.ndarray]:
@@ -304,109 +265,6 @@ def to_uint8(frames01: np.ndarray) -> np.ndarray:
     if arr.dtype == np.uint8:
         return arr
     return (np.clip(arr.astype(np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-
-
-# --------------------------------------------------------------------------------------------
-# atomic writes
-
-
-class AtomicFile:
-    """A hidden temporary file next to ``path`` that is either renamed onto it or deleted."""
-
-    def __init__(self, path: PathLike) -> None:
-        self.path = Path(path)
-        if self.path.is_dir():
-            raise InputError(f"{self.path}: cannot write a file here (it is a folder)")
-        parent = self.path.parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise InputError(f"{self.path}: cannot create its folder ({err.strerror})") from None
-        name = self.path.name
-        for _ in range(100):
-            tmp = parent / f".tmp-{secrets.token_hex(4)}-{name}"
-            try:
-                # O_EXCL: never clobber; mode 0o666 so the umask decides the final permissions
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-            except FileExistsError:  # pragma: no cover - 32 random bits collided
-                continue
-            except OSError as err:
-                raise InputError(f"{self.path}: cannot write here ({err.strerror})") from None
-            os.close(fd)
-            self.tmp = tmp
-            break
-        else:  # pragma: no cover
-            raise FommError(f"{self.path}: could not create a temporary file")
-        self.finished = False
-
-    def commit(self) -> None:
-        """Move the temporary file onto the final path (atomic on one filesystem)."""
-        try:
-            os.replace(self.tmp, self.path)
-        except OSError:
-            self.discard()
-            raise
-        self.finished = True
-        logger.debug("wrote %s", self.path)
-
-    def discard(self) -> None:
-        """Delete the temporary file; the final path is left untouched."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.tmp)
-        self.finished = True
-
-
-@contextlib.contextmanager
-def atomic_path(path: PathLike) -> Iterator[Path]:
-    """Yield a temporary path in the folder of ``path``; rename it onto ``path`` on success.
-
-    The temporary file (``.tmp-XXXXXXXX-<name>``, created empty, same suffix so tools
-    that pick the format from the suffix keep working) lives in the destination folder, so
-    the final ``os.replace`` is atomic: readers see the old file or the complete new one,
-    never a partial one. If the ``with`` block raises, the temporary file is removed and the
-    destination is left as it was. Missing parent folders are created.
-
-    Example::
-
-        with atomic_path("out/stats.json") as tmp:
-            tmp.write_text(json.dumps(stats))
-    """
-    target = AtomicFile(path)
-    try:
-        yield target.tmp
-    except BaseException:
-        target.discard()
-        raise
-    target.commit()
-
-
-@contextlib.contextmanager
-def atomic_dir(path: PathLike) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path`` that replaces ``path`` when the block ends.
-
-    A previous ``path`` is moved aside, the new folder renamed into place, then the old one
-    removed; if the block raises, the temporary folder is removed and ``path`` is left as it
-    was. Missing parent folders are created. The folder gets the permissions the umask
-    gives a new folder.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp-"))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide the result from other users
-    try:
-        yield tmp
-        if path.exists():
-            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old-"))
-            os.replace(path, old / "previous")
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def write_image(path: PathLike, frame01: np.ndarray) -> None:

@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import FommError, InputError
-from .images import AtomicFile, as_rgb01, one_line, to_uint8
+from .atomic import AtomicFile
+from .images import as_rgb01, to_uint8
+from .messages import one_line
 
 __all__ = ["VIDEO_WRITE_SUFFIXES", "VideoWriter"]
 

@@ -138,7 +138,7 @@ def save_weights(models: Models, path: str | os.PathLike, dtype: str = "float32"
         raise InputError(f"{path}: weights file name must end in .weights.h5")
     if dtype not in ("float32", "float16"):
         raise InputError(f"weights dtype must be float32 or float16, got {dtype!r}")
-    from ..media.images import atomic_path
+    from ..media.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         models.bundle().save_weights(str(tmp))

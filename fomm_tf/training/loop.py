@@ -87,7 +87,7 @@ def models_from_checkpoint(config, checkpoint: str | os.PathLike):
 
 def write_export(models, discriminator, cfg, export_dir: Path) -> Path:
     """Write ``export_dir`` (weights + config), replacing the previous one atomically."""
-    from ..media.images import atomic_dir
+    from ..media.atomic import atomic_dir
     from ..nets.models import save_weights
 
     with atomic_dir(export_dir) as tmp:
