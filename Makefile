@@ -122,7 +122,7 @@ web-chromium:
 	@test -x $(CHROMIUM) || { echo "installing chromium (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-# Model, inputs (and golden vectors where export/golden.py exists) -> JS unit/golden checks ->
+# Model, inputs and golden vectors -> JS unit/golden checks ->
 # the page in headless Chromium -> the page's frames against the Python LiteRT runner's.
 web-test: $(STAMP) web-npm web-chromium
 	$(PY) -m fomm_tf.export.web prepare $(WEB_BUILD)/test

@@ -14,19 +14,17 @@ import contextlib
 import os
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-from fomm_tf.export.convert import convert_graph  # noqa: E402
-from fomm_tf.export.exporter import load_for_export  # noqa: E402
-from fomm_tf.export.flatbuffer import delegation_report  # noqa: E402
-from fomm_tf.export.graphs import build_graphs  # noqa: E402
-from fomm_tf.litert import make_interpreter  # noqa: E402
+from fomm_tf.export.convert import convert_graph
+from fomm_tf.export.exporter import load_for_export
+from fomm_tf.export.flatbuffer import delegation_report
+from fomm_tf.export.graphs import build_graphs
+from fomm_tf.litert import make_interpreter
 
 
 @contextlib.contextmanager

@@ -67,6 +67,23 @@ def _peak_rss_mb() -> float:
 # the official side (torch)
 
 
+def _import_from_checkout(official: str, packages: tuple[str, ...]) -> None:
+    """Register the checkout's top-level ``packages`` (``modules`` has no ``__init__.py``) so
+    that its own absolute imports (``from modules.util import ...``) resolve, without putting
+    the checkout on ``sys.path``."""
+    import importlib.machinery
+    import importlib.util
+
+    for name in packages:
+        spec = importlib.machinery.PathFinder.find_spec(name, [official])
+        if spec is None:
+            raise SystemExit(f"{official}: no {name}/ here; is it a first-order-model checkout?")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        if spec.loader is not None:
+            spec.loader.exec_module(module)
+
+
 def _official_modules(official: str):
     import types
 
@@ -97,7 +114,7 @@ def _official_modules(official: str):
         models.vgg19 = vgg19
         tv.models = models
         sys.modules.update({"torchvision": tv, "torchvision.models": models})
-    sys.path.insert(0, official)
+    _import_from_checkout(official, ("modules", "sync_batchnorm"))
     from modules.generator import OcclusionAwareGenerator
     from modules.keypoint_detector import KPDetector
     from modules.model import GeneratorFullModel

@@ -23,15 +23,14 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-import fomm_tf  # noqa: E402
-from fomm_tf.animation.photo import Crop, PasteBack  # noqa: E402
-from fomm_tf.bench.timing import random_source  # noqa: E402
-from fomm_tf.media.video_writer import VideoWriter  # noqa: E402
+import fomm_tf
+from fomm_tf.animation.photo import Crop, PasteBack
+from fomm_tf.bench.timing import random_source
+from fomm_tf.media.video_writer import VideoWriter
 
 
 def _encode_ms(frames: np.ndarray) -> float:

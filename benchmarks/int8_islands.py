@@ -24,23 +24,21 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from fomm_tf.export.calibration import synthetic_clips  # noqa: E402
-from fomm_tf.export.convert import calibrate, islands_of, quantize_calibrated  # noqa: E402
-from fomm_tf.export.exporter import (  # noqa: E402
+from fomm_tf.export.calibration import synthetic_clips
+from fomm_tf.export.convert import calibrate, islands_of, quantize_calibrated
+from fomm_tf.export.exporter import (
     calibration_feeds,
     keras_reference,
-    load_for_export,  # noqa: E402
+    load_for_export,
 )
-from fomm_tf.export.flatbuffer import ops_details, tensor_names  # noqa: E402
-from fomm_tf.export.graphs import build_graphs  # noqa: E402
-from fomm_tf.litert import make_interpreter  # noqa: E402
-from fomm_tf.nets.layers.warp import FLOAT_ISLANDS  # noqa: E402
+from fomm_tf.export.flatbuffer import ops_details, tensor_names
+from fomm_tf.export.graphs import build_graphs
+from fomm_tf.litert import make_interpreter
+from fomm_tf.nets.layers.warp import FLOAT_ISLANDS
 
+ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "data" / "official-small"
 SHIPPED = "all float islands kept (shipped selective)"
 EVERYTHING = "everything int8"

@@ -32,7 +32,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 CONFIG = "face-128"
 TRAIN_DATA = {"train": 400, "test": 12, "frames": 48, "size": 128, "seed": 1}

@@ -7,7 +7,7 @@ clip (``DIR/driving.webm``, VP8) for the page's "Use the sample" button.
 export (``OUT/model``, reused when present), a source picture and a short driving clip of
 another size than the model's (so the page's crop + resize runs), and bad inputs (a text file
 named ``.png``, an undecodable ``.webm``, a model folder whose contract does not match its
-graphs), and, where ``export/golden.py`` exists, the golden vectors of the export
+graphs), and the golden vectors of the export
 (``OUT/golden``) that ``web_demo/test/golden.test.mjs`` checks the page's JS against.
 
 ``python -m fomm_tf.apps.web compare OUT``: reads what the page produced (``OUT/page.json``: the
@@ -129,18 +129,14 @@ def prepare(out: str | os.PathLike) -> Path:
     return out
 
 
-def _golden(model: Path, golden: Path) -> bool:
-    """The Android core's golden vectors for this export (``export/golden.py``, when this
-    checkout has it): the page's JS checks read the same files (``web_demo/test``)."""
+def _golden(model: Path, golden: Path) -> None:
+    """The Android core's golden vectors for this export (:mod:`.golden`): the page's JS
+    checks read the same files (``web_demo/test``)."""
+    from .golden import write_golden
+
     if golden.exists():
         shutil.rmtree(golden)
-    try:
-        from fomm_tf.apps.golden import write_golden
-    except ImportError:
-        print("web-test: export/golden.py is not in this checkout; golden vectors skipped")
-        return False
     write_golden(model, golden, seed=5)
-    return True
 
 
 def _image(entry: dict) -> np.ndarray:
