@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..media.video_reader import VideoReader
-from .faces import FaceDetector, Shot, track_faces
+from .faces import FaceDetector, Shot, too_small, track_faces
 from .photo import DEFAULT_CROP_SCALE, Crop, center_crop, face_crop, whole_crop
 
 __all__ = ["DRIVING_CROP_MODES", "CroppedVideo", "plan_crops"]
@@ -55,6 +55,12 @@ def plan_crops(
         wh, ww = work_size or reader.frame_size
         if mode == "none":
             return [(Shot(0, 2**62, None), whole_crop(wh, ww))]
+        small = too_small(str(path), ah, aw)
+        if small and mode == "face":
+            raise InputError(f"{small}; try --driving-crop center")
+        if small:  # auto: the centre crop, as when no face is found
+            log.warning("%s, using the centre crop", small)
+            return [(Shot(0, 2**62, None), center_crop(wh, ww))]
         shots = track_faces(progress(reader), detector or FaceDetector(), every=every)
     factor = ww / aw
     faces = [s for s in shots if s.box is not None]

@@ -34,7 +34,20 @@ from ..errors import InputError
 from ..litert import load_interpreter
 from ..media.images import to_uint8
 
-__all__ = ["FaceBox", "FaceDetector", "Shot", "track_faces"]
+__all__ = ["MIN_DETECT_SIDE", "FaceBox", "FaceDetector", "Shot", "too_small", "track_faces"]
+
+#: Pictures with a shorter side are not searched for faces (``--crop auto``: centre crop).
+MIN_DETECT_SIDE = 8
+
+
+def too_small(name: str, height: int, width: int) -> str | None:
+    """Why a ``height`` x ``width`` picture cannot be searched for a face, or None."""
+    if min(height, width) >= MIN_DETECT_SIDE:
+        return None
+    return (
+        f"{name}: {width}x{height} pixels is too small to look for a face in (at least "
+        f"{MIN_DETECT_SIDE} pixels a side)"
+    )
 
 
 @dataclass(frozen=True)
@@ -160,8 +173,13 @@ class FaceDetector:
 
         ``windows=False`` skips the window pass (for video frames: fast, faces are large)."""
         img = to_uint8(np.asarray(image))
-        if img.ndim != 3 or img.shape[2] != 3 or min(img.shape[:2]) < 8:
-            raise InputError(f"face detection needs an (h, w, 3) picture, got {img.shape}")
+        if img.ndim != 3 or img.shape[2] != 3:
+            raise InputError(
+                f"face detection needs an RGB picture (h, w, 3), got shape {img.shape}"
+            )
+        small = too_small("face detection", *img.shape[:2])
+        if small:
+            raise InputError(small)
         found = self._search(img, windows)
         return _merge([self._refine(img, box) for box in found[:8]])
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..media.images import as_rgb01, to_uint8
-from .faces import FaceBox
+from .faces import FaceBox, too_small
 
 __all__ = [
     "CROP_MODES",
@@ -270,7 +270,13 @@ def prepare_source(
     h, w = canvas.shape[:2]
     face = None
     used = mode
-    if mode in ("auto", "face"):
+    small = too_small(name, h, w) if mode in ("auto", "face") else None
+    if small and mode == "face":
+        raise InputError(f"{small}; try --crop center or --crop none")
+    if small:  # auto: the centre crop, as when no face is found
+        log.warning("%s, using the centre crop", small)
+        used = "center"
+    elif mode in ("auto", "face"):
         if detector is None:
             from .faces import FaceDetector
 
