@@ -125,16 +125,16 @@ web-chromium:
 # Model, inputs and golden vectors -> JS unit/golden checks ->
 # the page in headless Chromium -> the page's frames against the Python LiteRT runner's.
 web-test: $(STAMP) web-npm web-chromium
-	$(PY) -m fomm_tf.export.web prepare $(WEB_BUILD)/test
+	$(PY) -m fomm_tf.apps.web prepare $(WEB_BUILD)/test
 	cd $(WEB) && FOMM_GOLDEN_DIR=$(CURDIR)/$(WEB_BUILD)/test/golden node --test --test-reporter=spec test/
 	cd $(WEB) && CHROMIUM=$(CHROMIUM) node tools/e2e.mjs $(CURDIR)/$(WEB_BUILD)/test
-	$(PY) -m fomm_tf.export.web compare $(WEB_BUILD)/test
+	$(PY) -m fomm_tf.apps.web compare $(WEB_BUILD)/test
 
 web-assets: $(STAMP) web-npm
 	$(PY) -m fomm_tf.cli export --quant $(WEB_QUANT) \
 		$(if $(WEB_CHECKPOINT),--config $(WEB_CONFIG) --checkpoint $(WEB_CHECKPOINT),) \
 		-o $(WEB)/models/default
-	$(PY) -m fomm_tf.export.web samples $(WEB)/models
+	$(PY) -m fomm_tf.apps.web samples $(WEB)/models
 
 web: web-npm
 	@test -f $(WEB)/models/default/model_contract.json || $(MAKE) web-assets

@@ -1,4 +1,4 @@
-"""The export-friendly rewrites in fomm_tf/layers equal the plain TensorFlow ops they replace."""
+"""The export-friendly rewrites in fomm_tf/nets/layers equal the plain TensorFlow ops they replace."""
 
 from __future__ import annotations
 

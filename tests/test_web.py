@@ -1,4 +1,4 @@
-"""export/web.py, the Python half of ``make web-test`` (the browser half runs in
+"""fomm_tf/apps/web.py, the Python half of ``make web-test`` (the browser half runs in
 ``web_demo/``): the clip writer, the PSNR and the report line."""
 
 import base64

@@ -78,7 +78,7 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
         "--golden",
         metavar="DIR",
         help="also write golden vectors for the Android core's JUnit tests into DIR "
-        "(android_demo/core; see export/golden.py)",
+        "(android_demo/core; see fomm_tf/apps/golden.py)",
     )
     parser.add_argument(
         "--golden-seed",
