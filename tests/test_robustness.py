@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fomm_tf
-from fomm_tf import cli, media, video
+from fomm_tf import cli
 from fomm_tf.animation.motion import (
     MotionOptions,
     movement_scale,
@@ -23,6 +23,8 @@ from fomm_tf.animation.motion import (
 )
 from fomm_tf.data import pipeline
 from fomm_tf.data.synthetic import render_video
+from fomm_tf.media import decoder
+from fomm_tf.media import images as media
 from fomm_tf.media.images import write_image
 from fomm_tf.media.video_reader import VideoReader, probe_video
 from fomm_tf.media.video_writer import VideoWriter
@@ -342,13 +344,13 @@ def test_find_best_frame_decodes_the_driver_twice_not_three_times(
     with VideoWriter(tmp_path / "drv.mp4", fps=10) as w:
         w.write(render_video(9, 64, seed=2))
     decodes = []
-    original = video._FfmpegDecoder.frames
+    original = decoder.FfmpegDecoder.frames
 
     def counting(self):
         decodes.append(1)
         return original(self)
 
-    monkeypatch.setattr(video._FfmpegDecoder, "frames", counting)
+    monkeypatch.setattr(decoder.FfmpegDecoder, "frames", counting)
     rc = cli.main(
         ["animate", "--config", "tiny-64", "--random-weights", "--find-best-frame",
          "--source", str(tmp_path / "src.png"), "--driving", str(tmp_path / "drv.mp4"),
