@@ -26,6 +26,7 @@ _API = {
     "Animator": "animation.animator",
     "KerasBackend": "animation.keras_backend",
     "MotionOptions": "animation.motion",
+    "animate_file": "animation.pipeline",
 }
 # Short names for the modules the documentation refers to (``fomm_tf.motion.normalize_kp``).
 _MODULES = {
