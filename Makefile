@@ -133,21 +133,21 @@ web-chromium:
 	@test -x $(CHROMIUM) || { echo "installing chromium (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-# Model, inputs, face detector, crop cases (and golden vectors where export/golden.py exists)
-# -> JS unit/golden/crop checks -> the page in headless Chromium -> the page's frames against
-# the Python LiteRT runner's -> the large photo's face crop and paste-back against fomm_tf's ->
+# Model, inputs, face detector, crop cases and golden vectors -> JS unit/golden/crop checks ->
+# the page in headless Chromium -> the page's frames against the Python LiteRT runner's ->
+# the large photo's face crop and paste-back against fomm_tf's ->
 # the default model (the bundled face-128 in WEB_QUANT, exported into build/web/default,
 # reused when current) in the page: its frames/s, other hosts blocked, and its frames against
 # Python's. WEB_MIN_FPS=25 also fails the run below 25 model frames/s (for a quiet machine).
 WEB_MIN_FPS ?=
 web-test: $(STAMP) web-npm web-chromium
-	$(PY) -m fomm_tf.export.web prepare $(WEB_BUILD)/test
+	$(PY) -m fomm_tf.apps.web prepare $(WEB_BUILD)/test
 	cd $(WEB) && FOMM_GOLDEN_DIR=$(CURDIR)/$(WEB_BUILD)/test/golden FOMM_WEB_DIR=$(CURDIR)/$(WEB_BUILD)/test \
 		node --test --test-reporter=spec test/
 	cd $(WEB) && CHROMIUM=$(CHROMIUM) node tools/e2e.mjs $(CURDIR)/$(WEB_BUILD)/test
-	$(PY) -m fomm_tf.export.web compare $(WEB_BUILD)/test
-	$(PY) -m fomm_tf.export.web photo $(WEB_BUILD)/test
-	CHROMIUM=$(CHROMIUM) $(PY) -m fomm_tf.export.web bench $(WEB_BUILD)/default --web $(WEB) \
+	$(PY) -m fomm_tf.apps.web compare $(WEB_BUILD)/test
+	$(PY) -m fomm_tf.apps.web photo $(WEB_BUILD)/test
+	CHROMIUM=$(CHROMIUM) $(PY) -m fomm_tf.apps.web bench $(WEB_BUILD)/default --web $(WEB) \
 		--quants $(WEB_QUANT) --threads auto --frames 50 $(if $(WEB_MIN_FPS),--min-fps $(WEB_MIN_FPS),)
 
 # The default model's graphs as int8, dynamic-range, fp16 and fp32 in the page (headless
@@ -155,11 +155,11 @@ web-test: $(STAMP) web-npm web-chromium
 # LiteRT for web_demo/README.md. Run it on a quiet machine.
 WEB_BENCH_THREADS ?= 0,1,2
 web-bench: $(STAMP) web-npm web-chromium
-	CHROMIUM=$(CHROMIUM) $(PY) -m fomm_tf.export.web bench $(WEB_BUILD)/bench --web $(WEB) \
+	CHROMIUM=$(CHROMIUM) $(PY) -m fomm_tf.apps.web bench $(WEB_BUILD)/bench --web $(WEB) \
 		--quants int8,dynamic,fp16,fp32 --threads $(WEB_BENCH_THREADS) --frames 50
 
 web-assets: $(STAMP) web-npm
-	$(PY) -m fomm_tf.export.web assets $(WEB)/models --quant $(WEB_QUANT) \
+	$(PY) -m fomm_tf.apps.web assets $(WEB)/models --quant $(WEB_QUANT) \
 		$(if $(WEB_CHECKPOINT),--config $(WEB_CONFIG) --checkpoint $(WEB_CHECKPOINT),)
 
 # WEB_HTTPS=1: HTTPS with a self-signed certificate made here the first time (openssl, into

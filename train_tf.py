@@ -7,8 +7,8 @@ import argparse
 import logging
 import sys
 
+from fomm_tf.commands.train import add_train_arguments, exit_now, run_train
 from fomm_tf.errors import InputError
-from fomm_tf.training import add_train_arguments, exit_now, run_train
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = 2
-    exit_now(code)  # ends the process (see fomm_tf.training.run_train)
+    exit_now(code)  # run_train ends the process itself; an InputError ends here
     return code
 
 

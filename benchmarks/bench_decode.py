@@ -8,7 +8,7 @@ interleaved (so load changes on the machine hit all alike):
   frames through a pipe;
 * ``pyav``: PyAV (``av``), FFmpeg's libraries in this process, frames straight from the
   decoder (``thread_type="AUTO"``);
-* ``reader``: :class:`fomm_tf.video.VideoReader`, the project's reader on top of its library
+* ``reader``: :class:`fomm_tf.media.video_reader.VideoReader`, the project's reader on top of its library
   (frames as float32 in ``[0, 1]``, as ``fomm animate`` gets them), at full size and fitted to
   256² (``size=256``: crop and scale inside the decoder).
 
@@ -87,7 +87,7 @@ def _decode(case: str, path: str) -> int:
                 frame.to_ndarray(format="rgb24")
                 count += 1
     else:
-        from fomm_tf.video import VideoReader
+        from fomm_tf.media.video_reader import VideoReader
 
         with VideoReader(path, size=256 if case == "reader-fit256" else None) as reader:
             for _ in reader:
@@ -109,7 +109,7 @@ def _first_frame(case: str, path: str) -> None:
         with av.open(path) as container:
             next(container.decode(container.streams.video[0])).to_ndarray(format="rgb24")
     else:
-        from fomm_tf.video import VideoReader
+        from fomm_tf.media.video_reader import VideoReader
 
         with VideoReader(path, size=256 if case == "reader-fit256" else None) as reader:
             next(iter(reader))
@@ -167,7 +167,7 @@ def main(argv=None) -> int:
                           f"{res['rss_mb']:6.0f} MB, first frame {res['first_ms']:.1f} ms",
                           file=sys.stderr)  # fmt: skip
 
-    from fomm_tf.timing import cpu_name
+    from fomm_tf.bench.timing import cpu_name
 
     print(f"\nbench-decode, {time.strftime('%Y-%m-%d')}, {cpu_name()}, "
           f"{os.cpu_count()} cores, median of {args.rounds} rounds\n")  # fmt: skip

@@ -19,14 +19,15 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fomm_tf.export.bench import bench_keras, bench_tflite  # noqa: E402
-from fomm_tf.export.calibration import calibration_clips  # noqa: E402
-from fomm_tf.export.cli import load_for_export  # noqa: E402
-from fomm_tf.export.contract import read_contract  # noqa: E402
-from fomm_tf.export.convert import QUANT_MODES  # noqa: E402
-from fomm_tf.export.exporter import export_models  # noqa: E402
+from fomm_tf.bench.frame import bench_keras, bench_tflite
+from fomm_tf.export.calibration import calibration_clips
+from fomm_tf.export.contract import read_contract
+from fomm_tf.export.convert import QUANT_MODES
+from fomm_tf.export.exporter import (
+    export_models,
+    load_for_export,
+)
 
 TARGETS = {"fp32": 6.1, "int8": 2.35}
 

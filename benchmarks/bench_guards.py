@@ -1,4 +1,4 @@
-"""What the keypoint guards (``fomm_tf.layers.guards``) cost per animated frame.
+"""What the keypoint guards (``fomm_tf.nets.layers.guards``) cost per animated frame.
 
 Exports the generator twice at the config's size (fp32, LiteRT + XNNPACK, random weights):
 once as shipped and once with every guard replaced by the identity (``finite_or``, the value
@@ -14,26 +14,24 @@ import contextlib
 import os
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-from fomm_tf.export.cli import load_for_export  # noqa: E402
-from fomm_tf.export.convert import convert_graph  # noqa: E402
-from fomm_tf.export.flatbuffer import delegation_report  # noqa: E402
-from fomm_tf.export.graphs import build_graphs  # noqa: E402
-from fomm_tf.litert import make_interpreter  # noqa: E402
+from fomm_tf.export.convert import convert_graph
+from fomm_tf.export.exporter import load_for_export
+from fomm_tf.export.flatbuffer import delegation_report
+from fomm_tf.export.graphs import build_graphs
+from fomm_tf.litert import make_interpreter
 
 
 @contextlib.contextmanager
 def guards_off():
     """Every guard the identity and the inverse plain ``adj/det``, while the graph is traced."""
-    import fomm_tf.dense_motion as dm
-    import fomm_tf.layers.warp as warp
+    import fomm_tf.nets.dense_motion as dm
+    import fomm_tf.nets.layers.warp as warp
 
     def plain_inverse(m):
         a, b, c, d = tf.split(tf.reshape(m, tf.concat([tf.shape(m)[:-2], [4]], 0)), 4, axis=-1)
@@ -72,7 +70,7 @@ def isolated_guard_ms(models, threads: int, repeats: int = 200) -> float:
     keypoints and the NaN guard of both grid_samples (K+1 motions at the dense-motion size,
     one flow at the feature size), in one small graph. Robust to load: it runs for microseconds.
     """
-    from fomm_tf.layers.guards import finite_or, sanitize_keypoint_values
+    from fomm_tf.nets.layers.guards import finite_or, sanitize_keypoint_values
 
     cfg = models.config
     k = cfg.num_kp

@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import fomm_tf  # noqa: E402
-from fomm_tf.timing import matmul_2048_ms, median_ms, random_source  # noqa: E402
+from fomm_tf.bench.timing import matmul_2048_ms, median_ms, random_source  # noqa: E402
 
 
 def main() -> None:

@@ -88,6 +88,23 @@ def _window_peak_rss_mb() -> float:
 # the official side (torch)
 
 
+def _import_from_checkout(official: str, packages: tuple[str, ...]) -> None:
+    """Register the checkout's top-level ``packages`` (``modules`` has no ``__init__.py``) so
+    that its own absolute imports (``from modules.util import ...``) resolve, without putting
+    the checkout on ``sys.path``."""
+    import importlib.machinery
+    import importlib.util
+
+    for name in packages:
+        spec = importlib.machinery.PathFinder.find_spec(name, [official])
+        if spec is None:
+            raise SystemExit(f"{official}: no {name}/ here; is it a first-order-model checkout?")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        if spec.loader is not None:
+            spec.loader.exec_module(module)
+
+
 def _official_modules(official: str):
     import types
 
@@ -118,7 +135,7 @@ def _official_modules(official: str):
         models.vgg19 = vgg19
         tv.models = models
         sys.modules.update({"torchvision": tv, "torchvision.models": models})
-    sys.path.insert(0, official)
+    _import_from_checkout(official, ("modules", "sync_batchnorm"))
     from modules.generator import OcclusionAwareGenerator
     from modules.keypoint_detector import KPDetector
     from modules.model import GeneratorFullModel
@@ -213,8 +230,8 @@ def ours_frame(checkpoint: str, repeat: int, cached: bool, precision: str = "flo
     import numpy as np
     import tensorflow as tf
 
-    from fomm_tf.animate import KerasBackend
-    from fomm_tf.models import load_models
+    from fomm_tf.animation.keras_backend import KerasBackend
+    from fomm_tf.nets.models import load_models
 
     models = load_models(checkpoint, "vox-256", precision=precision)
     rng = np.random.default_rng(0)
@@ -246,7 +263,7 @@ def ours_train(
     import tensorflow as tf
 
     from fomm_tf.config import config_from_dict
-    from fomm_tf.models import load_official
+    from fomm_tf.nets.models import load_official
     from fomm_tf.training import Trainer, TrainOptions, make_strategy
 
     config, _ = TRAIN_CASES[case]
@@ -394,7 +411,7 @@ def main() -> int:
     def ratio(a, b, field):
         return float(np.median([x[field] / y[field] for x, y in zip(rows[a], rows[b])]))
 
-    from fomm_tf.timing import cpu_name
+    from fomm_tf.bench.timing import cpu_name
 
     print(
         f"fomm-tf vs official ({time.strftime('%Y-%m-%d')}, {cpu_name()}, {os.cpu_count()} cores; "

@@ -5,7 +5,7 @@ hit both alike):
 
 * the model's frame: vox-256 (random weights) keypoint detector + generator with the source
   cached, one ``tf.function``, batch 1 — what ``fomm animate`` runs per frame;
-* paste-back (``fomm_tf.photo.PasteBack``) of one 256² frame into a 1920×1080 canvas, for a
+* paste-back (``fomm_tf.animation.photo.PasteBack``) of one 256² frame into a 1920×1080 canvas, for a
   face crop (side 600 px) and the largest crop (side 1080 px: the whole picture height).
 
 Reports the median of per-round ratios paste / model (target ≤ 15 %). For reference it also
@@ -23,15 +23,14 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-import fomm_tf  # noqa: E402
-from fomm_tf.photo import Crop, PasteBack  # noqa: E402
-from fomm_tf.timing import random_source  # noqa: E402
-from fomm_tf.video import VideoWriter  # noqa: E402
+import fomm_tf
+from fomm_tf.animation.photo import Crop, PasteBack
+from fomm_tf.bench.timing import random_source
+from fomm_tf.media.video_writer import VideoWriter
 
 
 def _encode_ms(frames: np.ndarray) -> float:

@@ -47,8 +47,8 @@ def run_case(name: str, steps: int, precision: str = "float32") -> dict:
     import numpy as np
     import tensorflow as tf
 
+    from fomm_tf.bench.timing import matmul_2048_ms
     from fomm_tf.config import config_from_dict, load_config
-    from fomm_tf.timing import matmul_2048_ms
     from fomm_tf.training import Trainer, TrainOptions, make_strategy
 
     config_name, batch, gan = CASES[name]

@@ -1,7 +1,7 @@
 """Why each float island of the int8 export exists: quantize one island at a time.
 
 The selective int8 export keeps every op under ``keep_float/<island>`` in float
-(:data:`fomm_tf.layers.warp.FLOAT_ISLANDS`). For the keypoint detector and the generator of
+(:data:`fomm_tf.nets.layers.warp.FLOAT_ISLANDS`). For the keypoint detector and the generator of
 a model (default: the official-small fixture at 64×64, real weights), this calibrates each
 graph once on synthetic clips, then quantizes it (a) selectively, as shipped, (b) with ONLY
 one island quantized and the others kept float, for each island of the graph, and
@@ -24,20 +24,21 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np
+
+from fomm_tf.export.calibration import synthetic_clips
+from fomm_tf.export.convert import calibrate, islands_of, quantize_calibrated
+from fomm_tf.export.exporter import (
+    calibration_feeds,
+    keras_reference,
+    load_for_export,
+)
+from fomm_tf.export.flatbuffer import ops_details, tensor_names
+from fomm_tf.export.graphs import build_graphs
+from fomm_tf.litert import make_interpreter
+from fomm_tf.nets.layers.warp import FLOAT_ISLANDS
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-
-from fomm_tf.export.calibration import synthetic_clips  # noqa: E402
-from fomm_tf.export.cli import load_for_export  # noqa: E402
-from fomm_tf.export.convert import calibrate, islands_of, quantize_calibrated  # noqa: E402
-from fomm_tf.export.exporter import calibration_feeds, keras_reference  # noqa: E402
-from fomm_tf.export.flatbuffer import ops_details, tensor_names  # noqa: E402
-from fomm_tf.export.graphs import build_graphs  # noqa: E402
-from fomm_tf.layers.warp import FLOAT_ISLANDS  # noqa: E402
-from fomm_tf.litert import make_interpreter  # noqa: E402
-
 FIXTURE = ROOT / "tests" / "data" / "official-small"
 SHIPPED = "all float islands kept (shipped selective)"
 EVERYTHING = "everything int8"

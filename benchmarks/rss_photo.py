@@ -82,7 +82,7 @@ def main(argv=None) -> int:
             print(res.stderr[-3000:], file=sys.stderr)
             return 1
         kb = int(line[-1].split()[1])
-        from fomm_tf.video import probe_video
+        from fomm_tf.media.video_reader import probe_video
 
         frames, fps, (h, w) = probe_video(folder / "out.mp4")
         print(

@@ -18,12 +18,10 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def frame_pairs(cfg, data: str | None, pairs: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -32,7 +32,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 CONFIG = "face-128"
 TRAIN_DATA = {"train": 400, "test": 12, "frames": 48, "size": 128, "seed": 1}
@@ -118,13 +117,13 @@ def cmd_card(args) -> int:
 
     out = Path(args.out)
 
-    from fomm_tf import timing
+    from fomm_tf.bench import timing
     from fomm_tf.eval.cross import cross_identity_eval, cross_sheet
     from fomm_tf.eval.detectors import SyntheticDetector
     from fomm_tf.eval.report import contact_sheet, l1_plot, line_plot
     from fomm_tf.evaluate import evaluate, list_videos
-    from fomm_tf.media import write_image
-    from fomm_tf.models import load_models, save_weights
+    from fomm_tf.media.images import write_image
+    from fomm_tf.nets.models import load_models, save_weights
     from fomm_tf.training import models_from_checkpoint
     from fomm_tf.training.summaries import read_scalars, training_hours
 

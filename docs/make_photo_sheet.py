@@ -21,18 +21,18 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import cv2  # noqa: E402
-import imageio_ffmpeg  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import imageio_ffmpeg
+import numpy as np
 
-from fomm_tf import cli  # noqa: E402
-from fomm_tf.data.synthetic import render_video  # noqa: E402
-from fomm_tf.driving import plan_crops  # noqa: E402
-from fomm_tf.media import read_image, to_uint8, write_image  # noqa: E402
-from fomm_tf.photo import prepare_source  # noqa: E402
-from fomm_tf.video import VideoReader, VideoWriter  # noqa: E402
+from fomm_tf import cli
+from fomm_tf.animation.driver import plan_crops
+from fomm_tf.animation.photo import prepare_source
+from fomm_tf.data.synthetic import render_video
+from fomm_tf.media.images import read_image, to_uint8, write_image
+from fomm_tf.media.video_reader import VideoReader
+from fomm_tf.media.video_writer import VideoWriter
 
 HEIGHT = 300
 

@@ -18,16 +18,25 @@ _API = {
     "ConfigError": "errors",
     "FommError": "errors",
     "InputError": "errors",
-    "Models": "models",
-    "build_models": "models",
-    "load_models": "models",
-    "load_official": "models",
-    "save_weights": "models",
-    "Animator": "animate",
-    "KerasBackend": "animate",
-    "MotionOptions": "animate",
+    "Models": "nets.models",
+    "build_models": "nets.models",
+    "load_models": "nets.models",
+    "load_official": "nets.models",
+    "save_weights": "nets.models",
+    "Animator": "animation.animator",
+    "KerasBackend": "animation.keras_backend",
+    "MotionOptions": "animation.motion",
+    "animate_file": "animation.pipeline",
 }
-_MODULES = ("motion", "layers", "media", "animate", "config", "models")
+# Short names for the modules the documentation refers to (``fomm_tf.motion.normalize_kp``).
+_MODULES = {
+    "motion": "animation.motion",
+    "layers": "nets.layers",
+    "media": "media",
+    "animate": "animation.animator",
+    "config": "config",
+    "models": "nets.models",
+}
 
 __all__ = sorted([*_API, *_MODULES])
 
@@ -36,5 +45,5 @@ def __getattr__(name):
     if name in _API:
         return getattr(importlib.import_module(f".{_API[name]}", __name__), name)
     if name in _MODULES:
-        return importlib.import_module(f".{name}", __name__)
+        return importlib.import_module(f".{_MODULES[name]}", __name__)
     raise AttributeError(f"module 'fomm_tf' has no attribute {name!r}")

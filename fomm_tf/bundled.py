@@ -9,7 +9,6 @@ says so in one line (:data:`DESCRIPTION`).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 __all__ = [
@@ -50,12 +49,13 @@ def default_model_paths() -> tuple[Path, Path] | None:
 
 
 def resolve_model(
-    config: str | None, checkpoint: str | None, random_weights: bool = False, announce=True
+    config: str | None, checkpoint: str | None, random_weights: bool = False
 ) -> tuple[str, str | None]:
     """The ``(config, checkpoint)`` a command runs with.
 
-    Both omitted (and no ``--random-weights``): the bundled default, announced on stderr in
-    one line. ``--checkpoint`` or ``--random-weights`` without ``--config`` is an error, as is
+    Both omitted (and no ``--random-weights``): the bundled default (the commands announce
+    it in one line, :data:`DESCRIPTION`). ``--checkpoint`` or ``--random-weights`` without
+    ``--config`` is an error, as is
     ``--config`` with neither.
     """
     from .errors import InputError
@@ -67,8 +67,6 @@ def resolve_model(
         paths = default_model_paths()
         if paths is None:
             raise InputError(MISSING_MODEL_HINT)
-        if announce:
-            print(f"fomm: {DESCRIPTION}", file=sys.stderr)
         return str(paths[0]), str(paths[1])
     if checkpoint is None and not random_weights:
         raise InputError(

@@ -12,9 +12,7 @@ result, each panel at the model resolution) and the inputs ``OUT/demo-source.png
 
 from __future__ import annotations
 
-import argparse
-import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,47 +20,36 @@ import numpy as np
 DEMO_SEED = 9  # identities 900001, 900002: never in a training or evaluation set of the card
 
 
-def add_demo_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="out", help="output folder (default: out)")
-    p.add_argument(
-        "--frames", type=int, default=64, help="driving clip length in frames (default 64)"
-    )
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=DEMO_SEED,
-        help=f"identity seed: source = SEED·100000+1, driver = SEED·100000+2 (default "
-        f"{DEMO_SEED}, held out of every training set)",
-    )
-    p.add_argument("--fps", type=float, default=25.0, help="frame rate of the videos (default 25)")
+@dataclass(frozen=True)
+class DemoResult:
+    out: Path
+    source_id: int
+    driver_id: int
+    frames: int
+    size: int
+    rows: dict  # "animation" / "copy source" → {"l1": ..., "akd": ...}
 
 
-def run_demo(args) -> int:
-    from .bundled import resolve_model
-    from .errors import InputError
+def make_demo(
+    config: str, checkpoint: str | None, out: str | Path, frames: int, seed: int, fps: float
+) -> DemoResult:
+    """Write the demo's videos and inputs to ``out`` and score the animation (``frames`` >= 2,
+    ``seed`` >= 0, ``fps`` > 0)."""
     from .eval.cross import animate_clip, cross_clip, score_clip
     from .eval.detectors import SyntheticDetector
     from .eval.metrics import MetricSums
-    from .media import to_uint8, write_image
-    from .models import load_models
-    from .video import VideoWriter
+    from .media.images import to_uint8, write_image
+    from .media.video_writer import VideoWriter
+    from .nets.models import load_models
 
-    if args.frames < 2:
-        raise InputError(f"--frames must be at least 2, got {args.frames}")
-    if args.seed < 0:
-        raise InputError(f"--seed must be >= 0, got {args.seed}")
-    if args.fps <= 0:
-        raise InputError(f"--fps must be > 0, got {args.fps}")
-    started = time.perf_counter()
-    config, checkpoint = resolve_model(None, None)
     models = load_models(checkpoint, config)
     size = models.config.image_size[0]
-    base = args.seed * 100_000
-    clip = cross_clip(size, args.frames, base + 1, base + 2)
-    out = Path(args.out)
+    base = seed * 100_000
+    clip = cross_clip(size, frames, base + 1, base + 2)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_image(out / "demo-source.png", clip.source)
-    with VideoWriter(out / "demo-driving.mp4", fps=args.fps) as writer:
+    with VideoWriter(out / "demo-driving.mp4", fps=fps) as writer:
         writer.write(clip.driving)
 
     result = animate_clip(models, clip.source, clip.driving)
@@ -70,24 +57,10 @@ def run_demo(args) -> int:
         [np.broadcast_to(clip.source, result.shape), clip.driving, result], axis=2
     )
     for name in ("demo.mp4", "demo.gif"):
-        with VideoWriter(out / name, fps=args.fps) as writer:
+        with VideoWriter(out / name, fps=fps) as writer:
             writer.write(to_uint8(panels))
 
     sums = {"model": MetricSums(), "copy_source": MetricSums()}
     score_clip(sums, clip, result, SyntheticDetector("face"))
     rows = {"animation": sums["model"].result(), "copy source": sums["copy_source"].result()}
-    print(
-        f"demo: identity {clip.source_id} animated by identity {clip.driver_id}'s clip "
-        f"({args.frames} frames at {size}x{size}), scored against the renderer's ground truth:",
-        file=sys.stderr,
-    )
-    print(f"  {'':<12} {'L1':>7} {'AKD (px)':>9}", file=sys.stderr)
-    for name, r in rows.items():
-        akd = "n/a" if r["akd"] is None else f"{r['akd']:.2f}"
-        print(f"  {name:<12} {r['l1']:>7.4f} {akd:>9}", file=sys.stderr)
-    print(
-        f"demo: wrote {out / 'demo.mp4'} and {out / 'demo.gif'} (source | driving | result) "
-        f"in {time.perf_counter() - started:.0f} s",
-        file=sys.stderr,
-    )
-    return 0
+    return DemoResult(out, clip.source_id, clip.driver_id, frames, size, rows)

@@ -1,7 +1,7 @@
 """A LiteRT interpreter for the small ``.tflite`` graphs fomm_tf itself runs (the face detector).
 
 ``ai_edge_litert`` first, then ``tflite_runtime``, then ``tf.lite``; :func:`make_interpreter`
-is what the exporter and its runner (:mod:`fomm_tf.export.runtime`) use too.
+is what the exporter and its runner (:mod:`fomm_tf.animation.tflite_backend`) use too.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from fomm_tf.audio import AudioError, has_audio, mux_audio, video_with_audio
+from fomm_tf.animation.audio import AudioError, has_audio, mux_audio, video_with_audio
 from fomm_tf.data.synthetic import render_video
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -110,7 +110,7 @@ def test_a_corrupt_sound_costs_the_sound_not_the_video(tmp_path, caplog):
     with pytest.raises(AudioError):
         mux_audio(driver, driver, tmp_path / "direct.mp4", 1.0)
     out = tmp_path / "out.mp4"
-    with caplog.at_level(logging.WARNING, logger="fomm_tf.audio"):
+    with caplog.at_level(logging.WARNING, logger="fomm_tf.animation.audio"):
         write_frames(out, 12, 15.0, driver)
     assert "could not be kept" in caplog.text
     d = durations(out)

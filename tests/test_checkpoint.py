@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fomm_tf.checkpoint import LEGACY_MAGIC, flatten_state_dict, read_torch_checkpoint
 from fomm_tf.errors import CheckpointError
+from fomm_tf.nets.checkpoint import LEGACY_MAGIC, flatten_state_dict, read_torch_checkpoint
 
 DATA = Path(__file__).parent / "data" / "official-small"
 ZIP_CKPT = DATA / "checkpoint.pth.tar"

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from fomm_tf.data.synthetic import render_video
-from fomm_tf.media import write_image
-from fomm_tf.video import VideoWriter, probe_video
+from fomm_tf.media.images import write_image
+from fomm_tf.media.video_reader import probe_video
+from fomm_tf.media.video_writer import VideoWriter
 
 
 def fomm(*args, cwd=None):
@@ -274,7 +275,7 @@ def test_tflite_backend_reproduces_the_keras_animation(inputs, official_dir):
     )
     assert res_k.returncode == 0, res_k.stderr
     assert res_t.returncode == 0, res_t.stderr
-    from fomm_tf.video import VideoReader
+    from fomm_tf.media.video_reader import VideoReader
 
     a = np.stack(list(VideoReader(keras_out)))
     b = np.stack(list(VideoReader(tflite_out)))

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from fomm_tf.data.pipeline import PairSampler, augment, pair_dataset, scan_split
+from fomm_tf.data.augment import augment
+from fomm_tf.data.pipeline import PairSampler, pair_dataset, scan_split
 from fomm_tf.data.synthetic import write_dataset
 from fomm_tf.errors import InputError
 

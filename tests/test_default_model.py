@@ -29,7 +29,7 @@ def test_the_bundled_model_ships_inside_the_package_and_is_small():
     config, weights = paths
     assert weights.stat().st_size <= 20 * 2**20
     assert (DEFAULT_DIR / "MODEL_CARD.md").is_file() and CARD.is_file()
-    from fomm_tf.models import load_models
+    from fomm_tf.nets.models import load_models
 
     models = load_models(weights, config)
     assert models.config.image_size == (128, 128)
@@ -39,8 +39,9 @@ def test_animate_without_checkpoint_uses_the_bundled_model_on_a_real_photo(tmp_p
     from skimage import data as skimage_data
 
     from fomm_tf.data.photo_clips import photo_clip  # a real face (astronaut) moving, offline
-    from fomm_tf.media import write_image
-    from fomm_tf.video import VideoWriter, probe_video
+    from fomm_tf.media.images import write_image
+    from fomm_tf.media.video_reader import probe_video
+    from fomm_tf.media.video_writer import VideoWriter
 
     photo = tmp_path / "coffee.png"
     write_image(photo, skimage_data.coffee())  # a picture from outside the synthetic set

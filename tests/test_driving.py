@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from skimage import data as skimage_data
 
-from fomm_tf.driving import CroppedVideo, plan_crops
+from fomm_tf.animation.driver import CroppedVideo, plan_crops
 from fomm_tf.errors import InputError
-from fomm_tf.video import VideoReader, VideoWriter, probe_video
+from fomm_tf.media.video_reader import VideoReader, probe_video
+from fomm_tf.media.video_writer import VideoWriter
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 # Face centre of skimage.data.astronaut() at 256x256 (hand-marked at 512: (228, 127)).

@@ -11,7 +11,7 @@ from test_cli import assert_one_line_error, fomm
 from fomm_tf.data.annotated import write_annotated_dataset
 from fomm_tf.data.photo_clips import write_photo_dataset
 from fomm_tf.errors import InputError
-from fomm_tf.media import read_image
+from fomm_tf.media.images import read_image
 
 
 def _evaluate(data, out, official_dir, *extra):

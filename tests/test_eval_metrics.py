@@ -100,7 +100,7 @@ def test_global_affine_baseline_recovers_an_affine_motion():
 
 @pytest.fixture(scope="module")
 def tiny_models():
-    from fomm_tf.models import build_models
+    from fomm_tf.nets.models import build_models
 
     return build_models("tiny-64", seed=0)
 

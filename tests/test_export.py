@@ -11,15 +11,16 @@ import numpy as np
 import pytest
 import yaml
 
+from fomm_tf.animation.motion import normalize_kp
+from fomm_tf.animation.tflite_backend import TFLiteAnimator
+from fomm_tf.bench.frame import bench_tflite
+from fomm_tf.commands.bench import add_bench_arguments, run_bench
+from fomm_tf.commands.export import add_export_arguments, run_export
 from fomm_tf.errors import CheckpointError, InputError
 from fomm_tf.export import exporter
-from fomm_tf.export.bench import bench_tflite
-from fomm_tf.export.cli import add_bench_arguments, add_export_arguments, run_bench, run_export
 from fomm_tf.export.contract import read_contract, validate_contract
 from fomm_tf.export.flatbuffer import ops_details
-from fomm_tf.export.runtime import TFLiteAnimator
 from fomm_tf.litert import make_interpreter
-from fomm_tf.motion import normalize_kp
 
 QUANTS = ("fp32", "fp16", "dynamic", "int8")
 GRAPHS = ("kp_detector", "source_encoder", "generator")
@@ -33,7 +34,7 @@ def export_args(*argv: str) -> argparse.Namespace:
 
 @pytest.fixture(scope="module")
 def models(official_dir):
-    from fomm_tf.export.cli import load_for_export
+    from fomm_tf.export.exporter import load_for_export
 
     return load_for_export(
         str(official_dir / "config.yaml"), str(official_dir / "checkpoint.pth.tar"), size=64
@@ -234,7 +235,7 @@ def test_xnnpack_takes_every_op_but_the_gathers_and_their_index_casts(exports):
         assert contract["graphs"][name]["xnnpack"]["partitions"] == 1
         assert contract["graphs"][name]["xnnpack"]["not_delegated"] == {}
     gen = contract["graphs"]["generator"]["xnnpack"]
-    # GATHER and its index CAST; EQUAL + SELECT_V2 are the NaN guards (fomm_tf.layers.guards)
+    # GATHER and its index CAST; EQUAL + SELECT_V2 are the NaN guards (fomm_tf.nets.layers.guards)
     assert set(gen["not_delegated"]) <= {"GATHER", "CAST", "EQUAL", "SELECT_V2"}
     assert gen["delegated_flops_share"] >= 0.99
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from skimage import data as skimage_data
 
+from fomm_tf.animation.faces import FaceBox, FaceDetector
 from fomm_tf.data.synthetic import render_video
-from fomm_tf.faces import FaceBox, FaceDetector
 
 # Marked by hand on skimage.data.astronaut() (512x512): eye centres, nose tip, mouth centre,
 # and the face from brows to chin, cheek to cheek.

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fomm_tf.apps.golden import orient
+from fomm_tf.commands.export import add_export_arguments, run_export
 from fomm_tf.errors import InputError
-from fomm_tf.export.cli import add_export_arguments, run_export
-from fomm_tf.export.golden import orient
-from fomm_tf.media import read_image
+from fomm_tf.media.images import read_image
 
 # The motion rules, as the README and the contract state them (checked against motion.json).
 DEGENERATE_AREA, DEGENERATE_SPREAD, SINGULAR_DET = 1e-6, 1e-4, 1e-6

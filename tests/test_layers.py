@@ -1,14 +1,14 @@
-"""The export-friendly rewrites in fomm_tf/layers equal the plain TensorFlow ops they replace."""
+"""The export-friendly rewrites in fomm_tf/nets/layers equal the plain TensorFlow ops they replace."""
 
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
 
-from fomm_tf.keypoint_detector import jacobians_from_heatmap, keypoints_from_heatmap
-from fomm_tf.layers.blocks import avg_pool_2x2, upsample_conv_phases, upsample_nearest_2x
-from fomm_tf.layers.guards import regularized_inverse_2x2
-from fomm_tf.layers.warp import make_coordinate_grid
+from fomm_tf.nets.keypoint_detector import jacobians_from_heatmap, keypoints_from_heatmap
+from fomm_tf.nets.layers.blocks import avg_pool_2x2, upsample_conv_phases, upsample_nearest_2x
+from fomm_tf.nets.layers.guards import regularized_inverse_2x2
+from fomm_tf.nets.layers.warp import make_coordinate_grid
 
 RNG = np.random.default_rng(0)
 

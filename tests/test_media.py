@@ -11,8 +11,10 @@ import pytest
 
 from fomm_tf.data.synthetic import render_video
 from fomm_tf.errors import InputError
-from fomm_tf.media import atomic_path, fit_frame, read_image, to_uint8, write_image
-from fomm_tf.video import VideoReader, VideoWriter, probe_video
+from fomm_tf.media.atomic import atomic_path
+from fomm_tf.media.images import fit_frame, read_image, to_uint8, write_image
+from fomm_tf.media.video_reader import VideoReader, probe_video
+from fomm_tf.media.video_writer import VideoWriter
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import fomm_tf
-from fomm_tf.animate import Animator, KerasBackend, MotionOptions
-from fomm_tf.motion import best_frame, hull_area, movement_scale, normalize_kp
+from fomm_tf.animation.animator import Animator, MotionOptions
+from fomm_tf.animation.keras_backend import KerasBackend
+from fomm_tf.animation.motion import best_frame, hull_area, movement_scale, normalize_kp
 
 
 def kp(values, jac=None):

@@ -10,7 +10,7 @@ import numpy as np
 from test_training import _env, tiny_config, train_cmd
 
 from fomm_tf.config import load_config
-from fomm_tf.models import load_models
+from fomm_tf.nets.models import load_models
 
 
 @contextlib.contextmanager

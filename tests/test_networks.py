@@ -7,11 +7,11 @@ import yaml
 
 import fomm_tf
 from fomm_tf.config import SHIPPED, config_from_dict, load_config
-from fomm_tf.dense_motion import DenseMotionNetwork, inverse_2x2
 from fomm_tf.errors import CheckpointError, ConfigError
-from fomm_tf.generator import OcclusionAwareGenerator
-from fomm_tf.keypoint_detector import KeypointDetector
-from fomm_tf.weights import export_state_dict, load_state_dict
+from fomm_tf.nets.dense_motion import DenseMotionNetwork, inverse_2x2
+from fomm_tf.nets.generator import OcclusionAwareGenerator
+from fomm_tf.nets.keypoint_detector import KeypointDetector
+from fomm_tf.nets.weights import export_state_dict, load_state_dict
 
 
 def tiny_raw(**overrides):
@@ -122,7 +122,7 @@ def test_identical_keypoints_give_identity_deformation_where_masks_sum():
     }
     out = dm(src, kp_source=kp, kp_driving=kp)
     np.testing.assert_allclose(np.sum(out["mask"], axis=-1), 1.0, atol=1e-5)
-    grid = fomm_tf.layers.warp.make_coordinate_grid(8, 8).numpy()
+    grid = fomm_tf.nets.layers.warp.make_coordinate_grid(8, 8).numpy()
     np.testing.assert_allclose(out["deformation"][0], grid, atol=1e-5)
 
 
@@ -132,7 +132,7 @@ def test_inverse_2x2_matches_numpy():
 
 
 def test_batch_norm_uses_pytorch_eval_semantics():
-    from fomm_tf.layers.blocks import SameBlock2d
+    from fomm_tf.nets.layers.blocks import SameBlock2d
 
     block = SameBlock2d(2, kernel_size=1, padding=0)
     x = np.random.default_rng(3).normal(size=(1, 4, 4, 3)).astype(np.float32)
@@ -214,7 +214,7 @@ def test_generator_without_dense_motion_decodes_the_source():
 @pytest.mark.parametrize("size", [(5, 7), (32, 33)])  # plain path below PARITY_MIN_PIXELS
 def test_up_block_equals_upsample_then_conv(training, size):
     """The parity-split up block matches nearest ×2 upsampling + 3×3 conv + BN + ReLU."""
-    from fomm_tf.layers.blocks import PARITY_MIN_PIXELS, SameBlock2d, UpBlock2d
+    from fomm_tf.nets.layers.blocks import PARITY_MIN_PIXELS, SameBlock2d, UpBlock2d
 
     assert 5 * 7 < PARITY_MIN_PIXELS <= 32 * 33  # one size on each path
     rng = np.random.default_rng(4)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fomm_tf
-from fomm_tf.motion import normalize_kp
+from fomm_tf.animation.motion import normalize_kp
 
 ATOL = 1e-4
 ATOL_SAMPLED = 5e-4  # bilinear sampling of image content (fixture README: noise floor)
@@ -89,5 +89,5 @@ def test_batched_generator_with_one_source_matches_per_frame_calls(run, official
 def test_adapted_scale_differs_from_one(run):
     """Guards the adapt-scale parity test against a fixture where it would be vacuous."""
     _, kp_s, kp_d, _ = run
-    scale = fomm_tf.motion.movement_scale(kp_s, {k: v[:1] for k, v in kp_d.items()})
+    scale = fomm_tf.animation.motion.movement_scale(kp_s, {k: v[:1] for k, v in kp_d.items()})
     assert abs(scale - 1.0) > 1e-3

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 from skimage import data as skimage_data
 
-from fomm_tf.faces import FaceBox
-from fomm_tf.media import read_image, write_image
-from fomm_tf.photo import (
+from fomm_tf.animation.faces import FaceBox
+from fomm_tf.animation.photo import (
     Crop,
     PasteBack,
     center_crop,
@@ -19,7 +18,8 @@ from fomm_tf.photo import (
     scale_to_max_size,
     whole_crop,
 )
-from fomm_tf.video import VideoReader, probe_video
+from fomm_tf.media.images import read_image, write_image
+from fomm_tf.media.video_reader import VideoReader, probe_video
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 # Hand-marked face of skimage.data.astronaut() (brows to chin, cheek to cheek), see test_faces.

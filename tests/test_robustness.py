@@ -14,19 +14,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fomm_tf
-from fomm_tf import cli, media, video
-from fomm_tf.data import pipeline
-from fomm_tf.data.synthetic import render_video
-from fomm_tf.dense_motion import inverse_2x2
-from fomm_tf.layers.warp import grid_sample
-from fomm_tf.media import write_image
-from fomm_tf.motion import (
+from fomm_tf import cli
+from fomm_tf.animation.motion import (
     MotionOptions,
     movement_scale,
     movement_scale_rule,
     relative_jacobian,
 )
-from fomm_tf.video import VideoReader, VideoWriter, probe_video
+from fomm_tf.data import pipeline
+from fomm_tf.data.synthetic import render_video
+from fomm_tf.media import decoder
+from fomm_tf.media import images as media
+from fomm_tf.media.images import write_image
+from fomm_tf.media.video_reader import VideoReader, probe_video
+from fomm_tf.media.video_writer import VideoWriter
+from fomm_tf.nets.dense_motion import inverse_2x2
+from fomm_tf.nets.layers.warp import grid_sample
 
 K = 10  # tiny-64
 EXTREMES = [math.nan, math.inf, -math.inf, 1e30, -1e30, 0.0, 50.0, -50.0, 1e-30]
@@ -91,7 +94,7 @@ def test_zero_jacobians_and_nan_keypoints_each_give_a_finite_frame(tiny, source)
 
 def test_guards_leave_ordinary_keypoints_alone(tiny, source):
     """Finite, in-range keypoints: the guarded networks equal the plain computation."""
-    from fomm_tf.dense_motion import sparse_motions
+    from fomm_tf.nets.dense_motion import sparse_motions
 
     kp = {k: np.asarray(v) for k, v in tiny.kp_detector(source).items()}
     rng = np.random.default_rng(0)
@@ -109,7 +112,8 @@ def test_guards_leave_ordinary_keypoints_alone(tiny, source):
 
 @pytest.mark.parametrize("fill", [0.0, 1.0, np.nan])
 def test_kp_detector_and_animation_survive_black_white_and_nan_frames(tiny, source, fill):
-    from fomm_tf.animate import Animator, KerasBackend
+    from fomm_tf.animation.animator import Animator
+    from fomm_tf.animation.keras_backend import KerasBackend
 
     frames = np.full((3, 64, 64, 3), fill, np.float32)
     kp = tiny.kp_detector(frames)
@@ -364,13 +368,13 @@ def test_find_best_frame_decodes_the_driver_twice_not_three_times(
     with VideoWriter(tmp_path / "drv.mp4", fps=10) as w:
         w.write(render_video(9, 64, seed=2))
     decodes = []
-    original = video._FfmpegDecoder.frames
+    original = decoder.FfmpegDecoder.frames
 
     def counting(self):
         decodes.append(1)
         return original(self)
 
-    monkeypatch.setattr(video._FfmpegDecoder, "frames", counting)
+    monkeypatch.setattr(decoder.FfmpegDecoder, "frames", counting)
     rc = cli.main(
         ["animate", "--config", "tiny-64", "--random-weights", "--find-best-frame",
          "--source", str(tmp_path / "src.png"), "--driving", str(tmp_path / "drv.mp4"),

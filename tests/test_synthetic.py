@@ -9,7 +9,7 @@ import pytest
 
 from fomm_tf.data.synthetic import render_video, write_dataset
 from fomm_tf.errors import InputError
-from fomm_tf.video import VideoReader
+from fomm_tf.media.video_reader import VideoReader
 
 
 def test_render_video_has_shape_dtype_and_range() -> None:

@@ -60,7 +60,7 @@ def _options(config, data, log_dir, **kw):
 
 
 def _weights(export: Path, cfg_path: Path) -> list[np.ndarray]:
-    from fomm_tf.models import load_models
+    from fomm_tf.nets.models import load_models
 
     models = load_models(export / "fomm.weights.h5", load_config(cfg_path))
     return [v.numpy() for v in models.bundle().weights]

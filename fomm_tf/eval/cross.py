@@ -47,8 +47,9 @@ def cross_clip(size: int, frames: int, source_id: int, driver_id: int, clip: int
 
 def animate_clip(models, source: np.ndarray, driving: np.ndarray, batch_size: int = 8):
     """Animate with the config's motion options, relative motion forced (eq. 14–15)."""
-    from ..animate import Animator, KerasBackend
-    from ..motion import MotionOptions
+    from ..animation.animator import Animator
+    from ..animation.keras_backend import KerasBackend
+    from ..animation.motion import MotionOptions
 
     options = MotionOptions.from_config(models.config.raw).override(relative=True)
     animator = Animator(KerasBackend(models, batch_size=batch_size), options)
@@ -94,7 +95,7 @@ def cross_identity_eval(
 
 def cross_sheet(clips, results, columns: int = 4) -> np.ndarray:
     """One row per pair: source | driving frames (top) over result frames (bottom), uint8."""
-    from ..media import to_uint8
+    from ..media.images import to_uint8
 
     rows = []
     for clip, result in zip(clips, results):

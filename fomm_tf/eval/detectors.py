@@ -84,7 +84,9 @@ class FaceDetector:
             raise InputError(
                 f"the face detector needs dlib-bin and face_recognition_models; {_EXTRA_HINT}"
             ) from None
-        from ..faces import FaceDetector as FaceBoxes  # MediaPipe's detectors through LiteRT
+        from ..animation.faces import (
+            FaceDetector as FaceBoxes,  # MediaPipe's detectors through LiteRT
+        )
 
         self._box = FaceBoxes(min_score=min_score)
         self._dlib = dlib
@@ -98,7 +100,7 @@ class FaceDetector:
         return None if box is None else (box.x0, box.y0, box.x1, box.y1)
 
     def detect(self, frames: np.ndarray) -> Detections:
-        from ..media import to_uint8
+        from ..media.images import to_uint8
 
         t = len(frames)
         lms = np.zeros((t, 68, 2), np.float32)

@@ -140,7 +140,7 @@ def save_weights(model, path: str | os.PathLike, meta: dict) -> None:
     """Inference weights (no identity head) as float16 arrays plus ``meta`` (JSON) in an npz."""
     import json
 
-    from ..media import atomic_path
+    from ..media.atomic import atomic_path
 
     arrays = {
         "w:" + w.path: np.asarray(w.numpy(), np.float16)

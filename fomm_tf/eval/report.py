@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 
 from ..errors import InputError
-from ..media import atomic_dir, to_uint8, write_image
+from ..media.atomic import atomic_dir
+from ..media.images import to_uint8, write_image
 
 __all__ = ["contact_sheet", "l1_plot", "line_plot", "markdown_table", "write_report"]
 

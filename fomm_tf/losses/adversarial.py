@@ -17,9 +17,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from ..dense_motion import kp_to_gaussian
-from ..layers.antialias import AntiAliasDownsample
-from ..layers.precision import float_dtype
+from ..nets.dense_motion import kp_to_gaussian
+from ..nets.layers.antialias import AntiAliasDownsample
+from ..nets.layers.precision import float_dtype
 
 
 class SpectralConv2D(keras.layers.Layer):

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from ..dense_motion import inverse_2x2
-from ..layers.precision import float_dtype
-from ..layers.warp import from_pixels, grid_sample, make_coordinate_grid, to_pixels
+from ..nets.dense_motion import inverse_2x2
+from ..nets.layers.precision import float_dtype
+from ..nets.layers.warp import from_pixels, grid_sample, make_coordinate_grid, to_pixels
 
 _EPS = 1e-6
 

@@ -47,8 +47,8 @@ import numpy as np
 import tensorflow as tf
 
 from ..errors import InputError
-from ..layers.antialias import AntiAliasDownsample
-from ..layers.precision import float_dtype
+from ..nets.layers.antialias import AntiAliasDownsample
+from ..nets.layers.precision import float_dtype
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ class VGG19Features:
             layer.bias.assign(bias.astype(np.float32))
 
     def _load_torch(self, file: Path) -> None:
-        from ..checkpoint import read_torch_checkpoint
+        from ..nets.checkpoint import read_torch_checkpoint
 
         tree = read_torch_checkpoint(file)
         state = tree.get("state_dict", tree) if isinstance(tree, dict) else {}

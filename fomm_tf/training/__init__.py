@@ -13,14 +13,7 @@ One module per job:
 """
 
 from .distribute import make_strategy
-from .loop import (
-    NonFiniteLossError,
-    exit_now,
-    models_from_checkpoint,
-    run_train,
-    train,
-    write_export,
-)
+from .loop import NonFiniteLossError, models_from_checkpoint, train, write_export
 from .options import TrainOptions, add_train_arguments, options_from_args
 from .parity import official_step
 from .step import Trainer
@@ -30,12 +23,10 @@ __all__ = [
     "TrainOptions",
     "Trainer",
     "add_train_arguments",
-    "exit_now",
     "make_strategy",
     "models_from_checkpoint",
     "official_step",
     "options_from_args",
-    "run_train",
     "train",
     "write_export",
 ]

@@ -11,7 +11,7 @@ otherwise ``MirroredStrategy`` over all local GPUs (or the CPU; ``--cpu-replicas
 CPU into N logical devices, for tests). The global batch is ``train_params.batch_size`` and is
 split over the replicas. Batch norm statistics are taken over the global batch (all-reduced
 across replicas and workers, as the official ``SynchronizedBatchNorm2d``; with one replica it
-is plain batch norm, see :mod:`fomm_tf.layers.batchnorm`); ``--no-sync-batch-norm`` keeps
+is plain batch norm, see :mod:`fomm_tf.nets.layers.batchnorm`); ``--no-sync-batch-norm`` keeps
 them per replica. The equivariance transforms of a step are drawn for the global batch, so a
 step does not depend on how the batch is split.
 
@@ -25,19 +25,18 @@ checkpoint left off. ``LOG_DIR/export`` holds ``fomm.weights.h5`` (what ``fomm a
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import logging
 import math
 import os
-import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .distribute import is_chief, make_strategy, variables_by_name, worker_dir
-from .options import TrainOptions, options_from_args
+from .options import TrainOptions
 from .step import Trainer
 from .summaries import image_grid, summary_image, summary_scalar
 
@@ -57,46 +56,8 @@ class NonFiniteLossError(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-# Input iterators of finished runs, kept alive until the process ends (see exit_now).
-_LIVE_ITERATORS: list = []
-
-
-def run_train(args: argparse.Namespace) -> int:
-    """Entry point of ``fomm train``; returns the exit status (InputError propagates).
-
-    The command line ends the process with :func:`exit_now` after it: destroying a
-    distributed tf.data iterator can wait up to a minute for a tf.data model thread that
-    cancellation does not wake (measured: 19–110 s idle after the last export in about half
-    of the runs), so the iterator is never destroyed.
-    """
-    # TF's distribution INFO lines ("Reduce to …") drown the progress; keep warnings.
-    logging.getLogger("tensorflow").setLevel(logging.WARNING)
-    logging.getLogger("absl").setLevel(logging.WARNING)  # "Sharding callback duration" lines
-    from ..layers.precision import check_precision
-
-    options = options_from_args(args)
-    if options.precision:
-        check_precision(options.precision)
-    try:
-        train(options, keep_alive=_LIVE_ITERATORS)
-    except NonFiniteLossError as exc:
-        log.error("%s", exc)
-        return 3
-    return 0
-
-
-def exit_now(code: int) -> None:
-    """Flush everything and end the process without running destructors (after training:
-    checkpoints, exports and summaries are already written and flushed)."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    logging.shutdown()
-    os._exit(code)
-
-
 def models_from_checkpoint(config, checkpoint: str | os.PathLike):
-    """The inference networks (:class:`fomm_tf.models.Models`) of a training checkpoint.
+    """The inference networks (:class:`fomm_tf.nets.models.Models`) of a training checkpoint.
 
     ``checkpoint``: a ``LOG_DIR/checkpoints/ckpt-N`` prefix written by ``fomm train``, or the
     folder (its newest checkpoint). Optimizer slots and the discriminator are not read.
@@ -104,7 +65,7 @@ def models_from_checkpoint(config, checkpoint: str | os.PathLike):
     import tensorflow as tf
 
     from ..errors import InputError
-    from ..models import build_models
+    from ..nets.models import build_models
 
     path = str(checkpoint)
     if Path(path).is_dir():
@@ -128,8 +89,8 @@ def models_from_checkpoint(config, checkpoint: str | os.PathLike):
 
 def write_export(models, discriminator, cfg, export_dir: Path) -> Path:
     """Write ``export_dir`` (weights + config), replacing the previous one atomically."""
-    from ..media import atomic_dir
-    from ..models import save_weights
+    from ..media.atomic import atomic_dir
+    from ..nets.models import save_weights
 
     with atomic_dir(export_dir) as tmp:
         save_weights(models, tmp / "fomm.weights.h5")
@@ -139,19 +100,56 @@ def write_export(models, discriminator, cfg, export_dir: Path) -> Path:
     return Path(export_dir)
 
 
+@dataclass
+class RunPlan:
+    """What one run does: the config, its data and the steps to take."""
+
+    cfg: Any
+    data: str
+    sampler: Any
+    global_batch: int
+    steps_per_epoch: int
+    total_steps: int
+    checkpoint_every: int
+    eval_videos: int | None
+
+
 def train(options: TrainOptions, keep_alive: list | None = None) -> dict:
     """Train (or resume) as ``options`` say; returns the last step's mean losses.
 
     ``keep_alive``: a list the input iterator is appended to, for a caller that ends the
-    process without destroying it (:func:`run_train`).
+    process without destroying it (:func:`fomm_tf.commands.train.run_train`).
     """
+    strategy = make_strategy(options.cpu_replicas)
+    _log_strategy(strategy, options)
+    plan = plan_run(options, strategy)
+    trainer = Trainer(plan.cfg, strategy, options, plan.steps_per_epoch)
+    log_dir = Path(options.log_dir)
+    out_dir = worker_dir(strategy, log_dir)
+    manager = restore(trainer, out_dir, options.keep_checkpoints)
+    start = int(trainer.step.numpy())
+    log.info(
+        "global batch %d (%d per replica), %d steps per epoch, steps %d → %d",
+        plan.global_batch,
+        plan.global_batch // strategy.num_replicas_in_sync,
+        plan.steps_per_epoch,
+        start,
+        plan.total_steps,
+    )
+    if start >= plan.total_steps:
+        log.info("nothing to do: already at step %d of %d", start, plan.total_steps)
+        if is_chief(strategy):
+            write_export(trainer.models, trainer.discriminator, plan.cfg, log_dir / "export")
+        return {}
+    iterator = iter(input_dataset(strategy, plan, start))
+    if keep_alive is not None:
+        keep_alive.append(iterator)
+    return run_steps(trainer, plan, options, iterator, manager, start, log_dir, out_dir)
+
+
+def _log_strategy(strategy, options: TrainOptions) -> None:
     import tensorflow as tf
 
-    from ..config import load_config
-    from ..data.pipeline import PairSampler, pair_dataset, scan_split
-    from ..errors import InputError
-
-    strategy = make_strategy(options.cpu_replicas)
     # tf.distribute.MultiWorkerMirroredStrategy's class is named CollectiveAllReduceStrategy.
     name = type(strategy).__name__
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
@@ -170,6 +168,14 @@ def train(options: TrainOptions, keep_alive: list | None = None) -> dict:
             if options.sync_batch_norm
             else "per replica (--no-sync-batch-norm)",
         )
+
+
+def plan_run(options: TrainOptions, strategy) -> RunPlan:
+    """The config, the training split's sampler, the global batch and the step counts."""
+    from ..config import load_config
+    from ..data.pipeline import PairSampler, scan_split
+    from ..errors import InputError
+
     cfg = load_config(options.config)
     dp = cfg.raw.get("dataset_params") or {}
     tp = cfg.raw.get("train_params") or {}
@@ -196,63 +202,64 @@ def train(options: TrainOptions, keep_alive: list | None = None) -> dict:
     if options.max_steps is not None:
         total_steps = int(options.max_steps)
     ckpt_every = options.checkpoint_every or int(tp.get("checkpoint_freq", 1)) * steps_per_epoch
+    eval_videos = options.eval_videos or (cfg.raw.get("reconstruction_params") or {}).get(
+        "num_videos"
+    )
+    return RunPlan(
+        cfg, data, sampler, global_batch, steps_per_epoch, total_steps, ckpt_every, eval_videos
+    )
 
-    trainer = Trainer(cfg, strategy, options, steps_per_epoch)
-    log_dir = Path(options.log_dir)
-    out_dir = worker_dir(strategy, log_dir)
-    chief = is_chief(strategy)
+
+def restore(trainer: Trainer, out_dir: Path, keep: int):
+    """The checkpoint manager of ``out_dir/checkpoints``, the newest checkpoint restored."""
+    import tensorflow as tf
+
     manager = tf.train.CheckpointManager(
-        trainer.checkpoint, str(out_dir / "checkpoints"), max_to_keep=options.keep_checkpoints
+        trainer.checkpoint, str(out_dir / "checkpoints"), max_to_keep=keep
     )
     if manager.latest_checkpoint:
         trainer.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         log.info("resumed from %s at step %d", manager.latest_checkpoint, int(trainer.step.numpy()))
-    start = int(trainer.step.numpy())
-    log.info(
-        "global batch %d (%d per replica), %d steps per epoch, steps %d → %d",
-        global_batch,
-        global_batch // strategy.num_replicas_in_sync,
-        steps_per_epoch,
-        start,
-        total_steps,
-    )
-    if start >= total_steps:
-        log.info("nothing to do: already at step %d of %d", start, total_steps)
-        if chief:
-            write_export(trainer.models, trainer.discriminator, cfg, log_dir / "export")
-        return {}
+    return manager
+
+
+def input_dataset(strategy, plan: RunPlan, start: int):
+    """The (distributed) dataset of batches from step ``start`` to the last."""
+    import tensorflow as tf
+
+    from ..data.pipeline import pair_dataset
 
     def make_dataset(ctx=None):
-        return pair_dataset(sampler, global_batch, start, ctx, end_step=total_steps)
+        return pair_dataset(plan.sampler, plan.global_batch, start, ctx, end_step=plan.total_steps)
 
     if strategy.num_replicas_in_sync == 1 and not tf.config.list_logical_devices("GPU"):
         # One CPU replica: batches go straight to the step. tf.distribute's input wrapper
         # builds a GeneratorDataset, whose kernel pins glibc's mmap threshold at 128 KiB for
         # the whole process (TF's "Python 3.11 memory patch"); every tensor above it is then
         # mapped and unmapped each step: 125 000 page faults and 1.3-1.6x the step time.
-        dataset = make_dataset()
-    else:
-        dataset = strategy.distribute_datasets_from_function(make_dataset)
+        return make_dataset()
+    return strategy.distribute_datasets_from_function(make_dataset)
+
+
+def run_steps(trainer, plan, options, iterator, manager, start, log_dir, out_dir) -> dict:
+    """Steps ``start`` → ``plan.total_steps``: losses, summaries, evaluations, checkpoints."""
+    import tensorflow as tf
+
+    chief = is_chief(trainer.strategy)
     writer = tf.summary.create_file_writer(str(out_dir / "tensorboard")) if chief else None
     bar = None
     if options.progress and chief:
         from tqdm import tqdm
 
-        bar = tqdm(total=total_steps, initial=start, unit="step", dynamic_ncols=True)
-    eval_videos = options.eval_videos or (cfg.raw.get("reconstruction_params") or {}).get(
-        "num_videos"
-    )
+        bar = tqdm(total=plan.total_steps, initial=start, unit="step", dynamic_ncols=True)
     last: dict = {}
     skipped_logged = 0
     step = start
-    iterator = iter(dataset)
-    if keep_alive is not None:
-        keep_alive.append(iterator)
     t0 = time.perf_counter()
     first_done = last_done = None  # when the first and the latest step's losses were read
     first_cpu = last_cpu = 0.0  # the process's CPU time (all threads) at those moments
     try:
-        while step < total_steps:
+        while step < plan.total_steps:
             batch = next(iterator)
             losses, visuals = trainer.train_step(batch)
             values = {k: float(v) for k, v in losses.items()}
@@ -260,78 +267,97 @@ def train(options: TrainOptions, keep_alive: list | None = None) -> dict:
             last_done, last_cpu = time.perf_counter(), time.process_time()
             if first_done is None:
                 first_done, first_cpu = last_done, last_cpu
-            if not all(math.isfinite(v) for v in values.values()):
-                bad = ", ".join(f"{k}={v}" for k, v in values.items() if not math.isfinite(v))
-                kept = manager.latest_checkpoint or "none"
-                raise NonFiniteLossError(
-                    f"non-finite loss at step {step} ({bad}); stopped. "
-                    f"Last good checkpoint kept: {kept}"
-                )
+            check_finite(values, step, manager)
             last = values
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix({_short(k): f"{v:.3g}" for k, v in _ordered(values)})
-            if sampler.num_skipped > skipped_logged:
-                skipped_logged = sampler.num_skipped
+            if plan.sampler.num_skipped > skipped_logged:
+                skipped_logged = plan.sampler.num_skipped
                 log.warning("%d unreadable videos skipped so far", skipped_logged)
-            if writer is not None and (step % options.log_every == 0 or step == total_steps):
-                with writer.as_default():
-                    for k, v in values.items():
-                        summary_scalar(f"loss/{k}", v, step)
-                    summary_scalar(
-                        "loss/total_generator",
-                        sum(v for k, v in values.items() if k != "disc_gan"),
-                        step,
-                    )
-                    lr = trainer.opt_gen.learning_rate
-                    summary_scalar("lr/generator", np.asarray(lr), step)
-                    elapsed = time.perf_counter() - t0
-                    summary_scalar("perf/steps_per_second", (step - start) / elapsed, step)
-            if (
-                writer is not None
-                and options.image_every
-                and (step % options.image_every == 0 or step == start + 1)
-            ):
-                local = {
-                    k: strategy.experimental_local_results(v)[0].numpy() for k, v in batch.items()
-                }
-                grid = image_grid(local, trainer.local_visuals(visuals))
-                with writer.as_default():
-                    summary_image("source|driving|prediction|occlusion", grid, step)
-                if chief:  # also a PNG, for a look without TensorBoard
-                    from ..media import write_image
-
-                    write_image(log_dir / "samples" / f"step-{step:07d}.png", grid)
+            if writer is not None and (step % options.log_every == 0 or step == plan.total_steps):
+                write_scalars(writer, trainer, values, step, (step - start) / (last_done - t0))
+            if writer is not None and options.image_every:
+                if step % options.image_every == 0 or step == start + 1:
+                    write_images(writer, trainer, batch, visuals, step, log_dir if chief else None)
             if options.eval_every and step % options.eval_every == 0 and chief:
-                _evaluate(trainer, data, eval_videos, writer, step)
-            if step % ckpt_every == 0 or step == total_steps:
-                path = manager.save(checkpoint_number=step)
-                if chief:
-                    write_export(trainer.models, trainer.discriminator, cfg, log_dir / "export")
-                    log.info("step %d: checkpoint %s, export %s", step, path, log_dir / "export")
-                else:
-                    write_export(trainer.models, trainer.discriminator, cfg, out_dir / "export")
+                _evaluate(trainer, plan.data, plan.eval_videos, writer, step)
+            if step % plan.checkpoint_every == 0 or step == plan.total_steps:
+                save(trainer, plan.cfg, manager, step, log_dir if chief else out_dir, chief)
     finally:
         if bar is not None:
             bar.close()
         if writer is not None:
             writer.flush()
+    first = None if first_done is None else (first_done, first_cpu)
+    _log_done(plan.sampler, step, start, last, t0, first, (last_done, last_cpu))
+    return last
+
+
+def check_finite(values: dict[str, float], step: int, manager) -> None:
+    """A non-finite loss stops the run; the last good checkpoint is kept."""
+    if all(math.isfinite(v) for v in values.values()):
+        return
+    bad = ", ".join(f"{k}={v}" for k, v in values.items() if not math.isfinite(v))
+    kept = manager.latest_checkpoint or "none"
+    raise NonFiniteLossError(
+        f"non-finite loss at step {step} ({bad}); stopped. Last good checkpoint kept: {kept}"
+    )
+
+
+def write_scalars(writer, trainer: Trainer, values: dict, step: int, steps_per_s: float) -> None:
+    """The losses, their generator total, the learning rate and the step rate."""
+    with writer.as_default():
+        for k, v in values.items():
+            summary_scalar(f"loss/{k}", v, step)
+        summary_scalar(
+            "loss/total_generator", sum(v for k, v in values.items() if k != "disc_gan"), step
+        )
+        summary_scalar("lr/generator", np.asarray(trainer.opt_gen.learning_rate), step)
+        summary_scalar("perf/steps_per_second", steps_per_s, step)
+
+
+def write_images(writer, trainer: Trainer, batch, visuals, step: int, png_dir) -> None:
+    """source | driving | prediction | occlusion of the first replica's batch; also a PNG in
+    ``png_dir/samples`` (the chief), for a look without TensorBoard."""
+    local = {k: trainer.strategy.experimental_local_results(v)[0].numpy() for k, v in batch.items()}
+    grid = image_grid(local, trainer.local_visuals(visuals))
+    with writer.as_default():
+        summary_image("source|driving|prediction|occlusion", grid, step)
+    if png_dir is not None:
+        from ..media.images import write_image
+
+        write_image(Path(png_dir) / "samples" / f"step-{step:07d}.png", grid)
+
+
+def save(trainer: Trainer, cfg, manager, step: int, export_root: Path, chief: bool) -> None:
+    """A checkpoint, and the export (``export_root/export``: the chief's log dir, or a
+    worker's own folder)."""
+    path = manager.save(checkpoint_number=step)
+    write_export(trainer.models, trainer.discriminator, cfg, export_root / "export")
+    if chief:
+        log.info("step %d: checkpoint %s, export %s", step, path, export_root / "export")
+
+
+def _log_done(sampler, step, start, last, t0, first, latest) -> None:
+    """The end of the run in the log: skipped videos, last losses, and the loop's time per
+    step; ``first`` and ``latest`` are (wall, CPU) times when the first and the latest step's
+    losses were read (``first`` None: no step ran)."""
     if sampler.num_skipped:
         log.warning("%d unreadable videos were skipped", sampler.num_skipped)
     log.info("done at step %d: %s", step, ", ".join(f"{k} {v:.4g}" for k, v in _ordered(last)))
-    if last_done is not None and step - start > 1:
+    if first is not None and step - start > 1:
         # Everything the loop does between steps counts (input, summaries, image grids,
         # checkpoints at their intervals); the first step (tracing) does not.
         # CPU time (all threads): the loop's cost even where other work shares the machine.
         log.info(
             "loop time: %.4f s/step, CPU %.4f s/step over steps %d-%d (first step %.1f s)",
-            (last_done - first_done) / (step - start - 1),
-            (last_cpu - first_cpu) / (step - start - 1),
+            (latest[0] - first[0]) / (step - start - 1),
+            (latest[1] - first[1]) / (step - start - 1),
             start + 2,
             step,
-            first_done - t0,
+            first[0] - t0,
         )
-    return last
 
 
 def _evaluate(trainer: Trainer, data, num_videos, writer, step: int) -> None:

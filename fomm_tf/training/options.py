@@ -6,7 +6,7 @@ import argparse
 from dataclasses import dataclass
 
 from ..errors import InputError
-from ..layers.precision import PRECISIONS
+from ..nets.layers.precision import PRECISIONS
 
 
 @dataclass

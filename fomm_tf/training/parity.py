@@ -63,7 +63,7 @@ def official_step(
     Raises:
         InputError: missing or mis-shaped inputs, or a checkpoint that does not fit.
     """
-    from ..weights import torch_gradients
+    from ..nets.weights import torch_gradients
 
     with precision(dtype):
         trainer, feed, transform = official_trainer(config, checkpoint, inputs, vgg19_seed, dtype)
@@ -90,7 +90,7 @@ def precision(dtype: str):
     import keras
 
     from ..errors import InputError
-    from ..layers.precision import policy_name
+    from ..nets.layers.precision import policy_name
 
     if dtype not in ("float32", "float64", "bfloat16"):
         raise InputError(
@@ -116,10 +116,10 @@ def official_trainer(config, checkpoint, inputs: dict, vgg19_seed: int, dtype: s
     """
     import tensorflow as tf
 
-    from ..checkpoint import read_torch_checkpoint
     from ..config import FommConfig, load_config
     from ..errors import CheckpointError, InputError
-    from ..weights import load_state_dict
+    from ..nets.checkpoint import read_torch_checkpoint
+    from ..nets.weights import load_state_dict
 
     cfg = config if isinstance(config, FommConfig) else load_config(config)
     lw = (cfg.raw.get("train_params") or {}).get("loss_weights") or {}

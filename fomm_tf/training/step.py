@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from ..layers.precision import precision_policy
+from ..nets.layers.precision import precision_policy
 from .distribute import grappler_off, mean_aggregation_creator, tf_function, variables_by_name
 from .loss_scale import DynamicLossScale
 from .options import TrainOptions
@@ -19,13 +19,13 @@ class Trainer:
     def __init__(self, cfg, strategy, options: TrainOptions, steps_per_epoch: int):
         import tensorflow as tf
 
-        from ..layers.batchnorm import set_batch_norm_sync
         from ..losses import (
             MultiScaleDiscriminator,
             PerceptualLoss,
             perceptual_features,
         )
-        from ..models import build_models
+        from ..nets.layers.batchnorm import set_batch_norm_sync
+        from ..nets.models import build_models
 
         self.cfg, self.strategy, self.options = cfg, strategy, options
         tp = cfg.raw.get("train_params") or {}
@@ -135,8 +135,8 @@ class Trainer:
         """
         import tensorflow as tf
 
-        from ..layers.precision import float_dtype
         from ..losses import equivariance_losses, generator_gan_losses
+        from ..nets.layers.precision import float_dtype
 
         kp_net, gen = self.models.kp_detector, self.models.generator
         source, driving = batch["source"], batch["driving"]
@@ -252,8 +252,8 @@ class Trainer:
         """
         import tensorflow as tf
 
-        from ..layers.precision import float_dtype
         from ..losses import discriminator_loss
+        from ..nets.layers.precision import float_dtype
 
         kp_vars = self.models.kp_detector.trainable_variables
         gen_vars = self.models.generator.trainable_variables
@@ -345,9 +345,9 @@ class Trainer:
         Returns:
             ``(losses, gradients)``: the replica-mean losses and, per network, a
             ``{weight path below the network: gradient}`` dict of the summed gradients
-            (:func:`fomm_tf.weights.relative_path`).
+            (:func:`fomm_tf.nets.weights.relative_path`).
         """
-        from ..weights import relative_path
+        from ..nets.weights import relative_path
 
         if getattr(self, "_gradients_fn", None) is None:
             self._gradients_fn = tf_function(self._distributed_gradients)

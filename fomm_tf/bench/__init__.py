@@ -1,0 +1,1 @@
+"""Speed: ``fomm bench`` (:mod:`.frame`) and the benchmarks' median timer (:mod:`.timing`)."""

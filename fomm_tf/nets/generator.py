@@ -1,0 +1,193 @@
+"""Occlusion-aware generator (paper sec. 3.2, eq. 8).
+
+Encoder (7×7 same block + down blocks) → warp the features with the dense motion
+(:func:`deform_input`) and mask them with the occlusion map (:func:`occlude`): eq. 8 →
+residual bottleneck → up blocks → 7×7 conv → sigmoid.
+
+Work that depends on the source image alone (the encoder features and the downscaled source
+the dense motion network warps) is split out as :meth:`OcclusionAwareGenerator.encode_source`
+so an animation computes it once per source, not once per driving frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import tensorflow as tf
+
+from ..config import DenseMotionConfig, GeneratorConfig
+from .dense_motion import DenseMotionNetwork
+from .layers.blocks import DownBlock2d, ResBlock2d, SameBlock2d, UpBlock2d, conv2d
+from .layers.precision import float_dtype
+from .layers.warp import grid_sample, resize_bilinear
+
+
+def deform_input(inp: tf.Tensor, deformation: tf.Tensor, align_corners: bool) -> tf.Tensor:
+    """Eq. 8's ``f_w(ξ, T̂_{S←D})``: back-warp ``inp`` (B, H, W, C) with the dense flow
+    (B, h, w, 2), resized bilinearly to ``inp``'s size first (official ``deform_input``)."""
+    h, w = inp.shape[1], inp.shape[2]
+    if deformation.shape[1] != h or deformation.shape[2] != w:
+        deformation = resize_bilinear(deformation, h, w)
+    return grid_sample(inp, deformation, align_corners)
+
+
+def occlude(features: tf.Tensor, occlusion: tf.Tensor) -> tf.Tensor:
+    """Eq. 8's ``Ô_{S←D} ⊙ ·``: mask warped features with the occlusion map (resized to them)."""
+    if occlusion.shape[1] != features.shape[1] or occlusion.shape[2] != features.shape[2]:
+        occlusion = resize_bilinear(occlusion, features.shape[1], features.shape[2])
+    return features * tf.cast(occlusion, features.dtype)
+
+
+@keras.saving.register_keras_serializable(package="fomm_tf")
+class OcclusionAwareGenerator(keras.Model):
+    """Renders the source image in the pose given by the driving keypoints.
+
+    Args: the official ``common_params`` + ``generator_params`` keys, ``dense_motion_params``
+        a dict (or ``None``: no warping, as the official code allows), and ``align_corners``
+        for the grid-sample convention (see :class:`fomm_tf.config.GeneratorConfig`).
+
+    Call: ``source`` (B, H, W, C) in [0, 1], ``kp_source``, ``kp_driving`` (dicts of
+        ``value`` (B, K, 2) and ``jacobian`` (B, K, 2, 2)) → the dense motion outputs plus
+        ``"deformed"`` (B, H, W, C): the source warped by the flow, and ``"prediction"``
+        (B, H, W, C) in [0, 1]. A source batch of 1 serves a batch of driving keypoints.
+
+    Examples:
+        >>> import numpy as np, fomm_tf
+        >>> m = fomm_tf.build_models("tiny-64")
+        >>> src = np.zeros((1, 64, 64, 3), "float32")
+        >>> kp = m.kp_detector(src)
+        >>> m.generator(src, kp_source=kp, kp_driving=kp)["prediction"].shape
+        TensorShape([1, 64, 64, 3])
+    """
+
+    def __init__(
+        self,
+        num_kp=10,
+        num_channels=3,
+        estimate_jacobian=True,
+        block_expansion=64,
+        max_features=512,
+        num_down_blocks=2,
+        num_bottleneck_blocks=6,
+        estimate_occlusion_map=True,
+        dense_motion_params=None,
+        align_corners=False,
+        **kwargs,
+    ):
+        # Inputs (keypoints, images) stay float32 under mixed precision; layers inside cast.
+        kwargs.setdefault("autocast", False)
+        super().__init__(**kwargs)
+        if isinstance(dense_motion_params, DenseMotionConfig):
+            dense_motion_params = dataclasses.asdict(dense_motion_params)
+        self._args = dict(
+            num_kp=num_kp,
+            num_channels=num_channels,
+            estimate_jacobian=estimate_jacobian,
+            block_expansion=block_expansion,
+            max_features=max_features,
+            num_down_blocks=num_down_blocks,
+            num_bottleneck_blocks=num_bottleneck_blocks,
+            estimate_occlusion_map=estimate_occlusion_map,
+            dense_motion_params=dict(dense_motion_params) if dense_motion_params else None,
+            align_corners=bool(align_corners),
+        )
+        self.align_corners = bool(align_corners)
+        self.dense_motion_network = None
+        if dense_motion_params is not None:
+            dm = {
+                k: v
+                for k, v in dense_motion_params.items()
+                if k not in ("num_kp", "num_channels", "estimate_occlusion_map")
+            }
+            self.dense_motion_network = DenseMotionNetwork(
+                num_kp=num_kp,
+                num_channels=num_channels,
+                estimate_occlusion_map=estimate_occlusion_map,
+                align_corners=align_corners,
+                name="dense_motion_network",
+                **dm,
+            )
+        width = [min(max_features, block_expansion * 2**i) for i in range(num_down_blocks + 1)]
+        self.first = SameBlock2d(block_expansion, kernel_size=7, padding=3, name="first")
+        self.down_blocks = [
+            DownBlock2d(width[i + 1], name=f"down_block_{i}") for i in range(num_down_blocks)
+        ]
+        self.bottleneck = [
+            ResBlock2d(width[-1], name=f"bottleneck_r{i}") for i in range(num_bottleneck_blocks)
+        ]
+        self.up_blocks = [
+            UpBlock2d(width[num_down_blocks - i - 1], name=f"up_block_{i}")
+            for i in range(num_down_blocks)
+        ]
+        self.final = conv2d(num_channels, 7, 3, name="final")
+
+    @classmethod
+    def from_dataclass(cls, cfg: GeneratorConfig) -> OcclusionAwareGenerator:
+        return cls(**{f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)})
+
+    def get_config(self):
+        return {**super().get_config(), **self._args}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def torch_children(self):
+        children = {"first": self.first, "final": self.final}
+        children.update({f"down_blocks.{i}": b for i, b in enumerate(self.down_blocks)})
+        children.update({f"up_blocks.{i}": b for i, b in enumerate(self.up_blocks)})
+        children.update({f"bottleneck.r{i}": b for i, b in enumerate(self.bottleneck)})
+        if self.dense_motion_network is not None:
+            children["dense_motion_network"] = self.dense_motion_network
+        return children
+
+    def encode_source(self, source, training=False) -> dict:
+        """Everything that depends on the source alone: ``features`` and ``source_small``."""
+        out = self.first(source, training=training)
+        for block in self.down_blocks:
+            out = block(out, training=training)
+        cache = {"features": out}
+        if self.dense_motion_network is not None:
+            cache["source_small"] = self.dense_motion_network.downscale(source)
+        return cache
+
+    def decode(self, features, training=False):
+        """Bottleneck → up blocks → final conv → sigmoid."""
+        out = features
+        for block in self.bottleneck:
+            out = block(out, training=training)
+        for block in self.up_blocks:
+            out = block(out, training=training)
+        return tf.sigmoid(tf.cast(self.final(out), float_dtype()))
+
+    def warp(self, image, deformation):
+        """Back-warp ``image`` with a flow (:func:`deform_input`)."""
+        return deform_input(image, deformation, self.align_corners)
+
+    def animate_cached(
+        self, source, cache, kp_source, kp_driving, training=False, with_deformed=True
+    ) -> dict:
+        """The per-frame part of :meth:`call`, given :meth:`encode_source`'s ``cache``."""
+        out = cache["features"]
+        result = {}
+        if self.dense_motion_network is not None:
+            motion = self.dense_motion_network(
+                cache["source_small"],
+                kp_source=kp_source,
+                kp_driving=kp_driving,
+                downscaled=True,
+                training=training,
+            )
+            result.update(motion)
+            out = self.warp(out, motion["deformation"])  # eq. 8: ξ' = Ô ⊙ f_w(ξ, T̂)
+            if "occlusion_map" in motion:
+                out = occlude(out, motion["occlusion_map"])
+            if with_deformed:
+                result["deformed"] = self.warp(source, motion["deformation"])
+        result["prediction"] = self.decode(out, training=training)
+        return result
+
+    def call(self, source, kp_source, kp_driving, training=False):
+        cache = self.encode_source(source, training=training)
+        return self.animate_cached(source, cache, kp_source, kp_driving, training=training)
