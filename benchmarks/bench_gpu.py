@@ -80,8 +80,8 @@ def train_case(config: str, precision: str, xla: bool, steps: int) -> dict:
 def frame_case(repeat: int) -> dict:
     import numpy as np
 
-    from fomm_tf.animate import KerasBackend
-    from fomm_tf.models import build_models
+    from fomm_tf.animation.keras_backend import KerasBackend
+    from fomm_tf.nets.models import build_models
 
     models = build_models("vox-256", seed=0)
     rng = np.random.default_rng(0)

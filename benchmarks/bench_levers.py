@@ -56,7 +56,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def _default_model():
@@ -147,7 +146,7 @@ def cmd_data(args) -> int:
     # = fomm make-dataset synthetic <the card's train data> --photo-clips 8 (the writers are
     # deterministic): the synthetic videos are hard links to face128's, not rendered again
     from fomm_tf.data.photo_clips import write_photo_clips
-    from fomm_tf.media import atomic_dir
+    from fomm_tf.media.atomic import atomic_dir
 
     with atomic_dir(photos) as tmp:
         for split in ("train", "test"):
@@ -171,7 +170,7 @@ def time_recipe(name: str, root: Path, steps: int) -> tuple[float, float]:
 def cmd_time(args) -> int:
     import numpy as np
 
-    from fomm_tf import timing
+    from fomm_tf.bench import timing
 
     root = Path(args.root)
     names = args.only.split(",") if args.only else list(RECIPES)
@@ -270,7 +269,7 @@ def cmd_table(args) -> int:
     from fomm_tf.eval.detectors import SyntheticDetector
     from fomm_tf.eval.report import contact_sheet
     from fomm_tf.evaluate import evaluate, list_videos
-    from fomm_tf.media import write_image
+    from fomm_tf.media.images import write_image
     from fomm_tf.training import models_from_checkpoint
 
     root = Path(args.root)

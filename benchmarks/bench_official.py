@@ -369,7 +369,7 @@ def main() -> int:
     except ImportError:
         print("bench_official: torch is missing: pip install -e '.[dev]'", file=sys.stderr)
         return 2
-    from fomm_tf.layers.precision import missing_hardware
+    from fomm_tf.nets.layers.precision import missing_hardware
 
     missing = missing_hardware("bfloat16")
     bf16 = not args.no_bf16 and missing is None

@@ -171,7 +171,7 @@ def main() -> int:
         print(json.dumps(run_case(args.one, args.steps, args.precision)))
         return 0
     if args.precisions is None:
-        from fomm_tf.layers.precision import missing_hardware
+        from fomm_tf.nets.layers.precision import missing_hardware
 
         precisions = ["float32"] + (["bfloat16"] if missing_hardware("bfloat16") is None else [])
     else:

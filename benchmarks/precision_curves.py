@@ -90,7 +90,7 @@ def report(runs: Path, out: Path) -> int:
     import numpy as np
 
     from fomm_tf.eval.report import line_plot
-    from fomm_tf.media import write_image
+    from fomm_tf.media.images import write_image
     from fomm_tf.training.summaries import read_scalars
 
     curves = {}

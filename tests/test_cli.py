@@ -213,7 +213,7 @@ def test_demo_runs_end_to_end_on_the_bundled_model(tmp_path):
     from fomm_tf.bundled import resolve_model
     from fomm_tf.data.annotated import render_annotated
     from fomm_tf.eval.cross import animate_clip
-    from fomm_tf.models import load_models
+    from fomm_tf.nets.models import load_models
 
     truth = render_annotated(6, 128, identity=900001, clip=0, motion_identity=900002).frames
     driving = render_annotated(6, 128, identity=900002, clip=0).frames
@@ -310,7 +310,7 @@ def test_train_evaluate_animate_chain_through_the_cli(tmp_path):
     )
     assert res.returncode == 0, res.stderr
     assert "strategy: MirroredStrategy, replicas: 1" in res.stderr
-    from fomm_tf.layers.precision import missing_hardware
+    from fomm_tf.nets.layers.precision import missing_hardware
 
     # The precision fomm train picked, said in one line (bfloat16 where the CPU has it).
     picked = "bfloat16" if missing_hardware("bfloat16") is None else "float32"
@@ -390,7 +390,7 @@ def test_every_flag_of_every_command_has_help():
     assert not missing
 
 
-# `fomm animate`'s motion flags against fomm_tf.motion: the keypoints each run hands the
+# `fomm animate`'s motion flags against fomm_tf.animation.motion: the keypoints each run hands the
 # generator are normalize_kp's with the flag's options, and its frames are the networks' output
 # for them (both videos through the same H.264 writer: identical frames encode identically).
 MOTION_FLAGS = {
@@ -404,11 +404,11 @@ MOTION_FLAGS = {
 @pytest.fixture(scope="module")
 def motion_runs(tmp_path_factory, official_dir):
     """A 64² source of another identity than the driver's and, per option set (relative,
-    adapt scale, relative Jacobian), the keypoints fomm_tf.motion gives and the video."""
-    from fomm_tf.media import read_image
-    from fomm_tf.models import load_models
-    from fomm_tf.motion import normalize_kp
-    from fomm_tf.video import VideoReader
+    adapt scale, relative Jacobian), the keypoints fomm_tf.animation.motion gives and the video."""
+    from fomm_tf.animation.motion import normalize_kp
+    from fomm_tf.media.images import read_image
+    from fomm_tf.media.video_reader import VideoReader
+    from fomm_tf.nets.models import load_models
 
     root = tmp_path_factory.mktemp("motion")
     write_image(root / "source.png", render_video(12, 64, seed=21)[11])
@@ -445,8 +445,8 @@ def test_animate_motion_flags_follow_the_motion_functions(
     motion_runs, official_dir, monkeypatch, name
 ):
     from fomm_tf import cli
-    from fomm_tf.animate import KerasBackend
-    from fomm_tf.video import VideoReader
+    from fomm_tf.animation.keras_backend import KerasBackend
+    from fomm_tf.media.video_reader import VideoReader
 
     root, expected = motion_runs
     fed = []

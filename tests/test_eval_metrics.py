@@ -108,7 +108,7 @@ def tiny_models():
 def test_evaluation_does_not_depend_on_the_batch_size(tiny_models, tmp_path):
     from fomm_tf.data.annotated import write_annotated_dataset
     from fomm_tf.evaluate import evaluate, list_videos
-    from fomm_tf.video import VideoReader
+    from fomm_tf.media.video_reader import VideoReader
 
     root = write_annotated_dataset(tmp_path / "ds", 0, 2, 7, size=64, seed=2, progress=False)
     videos = list_videos(root)

@@ -150,7 +150,7 @@ def test_export_keeps_the_align_corners_convention_of_its_config(
     is baked into the graphs: the fp32 export reproduces the align_corners=True networks, not
     the default ones (measured: 141 dB against them, 51 dB against the default ones; the
     bound between, 80 dB, is far from both)."""
-    from fomm_tf.export.cli import load_for_export
+    from fomm_tf.export.exporter import load_for_export
 
     raw = yaml.safe_load((official_dir / "config.yaml").read_text())
     raw["fomm_tf"] = {"align_corners": True}
@@ -430,7 +430,7 @@ def test_bench_json_reports_frame_time_in_matmul_units(exports, capsys, monkeypa
     """With the clock scripted (medians 3, 5 and 20 ms for the keypoint, prepare and generator
     calls; a 2048² matmul of 8 ms): prepare minus the keypoints it runs is the encoder, a
     frame is keypoints + generator, and the frame in matmul units is their ratio."""
-    from fomm_tf.export import bench
+    from fomm_tf.bench import frame as bench
 
     medians = iter([3.0, 5.0, 20.0])
     called = []
@@ -462,7 +462,7 @@ def test_bench_json_reports_frame_time_in_matmul_units(exports, capsys, monkeypa
 
 
 def test_median_ms_is_the_median_of_the_timed_calls(monkeypatch):
-    from fomm_tf import timing
+    from fomm_tf.bench import timing
 
     ticks = iter([0.0, 0.004, 1.0, 1.001, 2.0, 2.010])  # calls of 4, 1 and 10 ms
     monkeypatch.setattr(timing.time, "perf_counter", lambda: next(ticks))

@@ -202,7 +202,7 @@ def test_motion_cases_cover_the_degenerate_rules(golden):
 def test_full_frame_calls_reproduce_the_keras_networks_and_the_motion_rules(golden):
     """Every recorded graph call against the Keras networks the export came from (tiny-64,
     random weights of seed 0), the keypoints between them against eq. 14-15."""
-    from fomm_tf.models import build_models
+    from fomm_tf.nets.models import build_models
 
     ff = golden["full_frame"]
     calls = ff["calls"]

@@ -261,7 +261,7 @@ def test_align_corners_reaches_both_warps_of_the_generator(official_dir, align_c
     features unchanged. Measured: 1.5e-6 and 1.8e-7 under True; 0.46 and 0.017 under False,
     where both resample half a pixel off."""
     from fomm_tf.data.synthetic import render_video
-    from fomm_tf.generator import occlude
+    from fomm_tf.nets.generator import occlude
 
     models = fomm_tf.load_official(
         official_dir / "checkpoint.pth.tar", official_dir / "config.yaml", align_corners

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fomm_tf.apps import web
+from fomm_tf.apps.web_assets import write_webm
 from fomm_tf.cli import main as fomm
 from fomm_tf.config import load_config, shipped_config_path
-from fomm_tf.export import web
 from fomm_tf.export.contract import CONTRACT_NAME, validate_contract
-from fomm_tf.models import build_models, save_weights
+from fomm_tf.nets.models import build_models, save_weights
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -72,7 +73,7 @@ def written(tmp_path_factory) -> Path:
     checkpoint = save_weights(build_models(load_config(config), seed=3), inputs / "tiny.weights.h5")
     from fomm_tf.data.synthetic import render_video
 
-    video = web.write_webm(inputs / "calibration.webm", render_video(12, 64, seed=4, kind="face"))
+    video = write_webm(inputs / "calibration.webm", render_video(12, 64, seed=4, kind="face"))
     out = tmp / "out"
     argv = ["export", "--config", str(config), "--checkpoint", str(checkpoint)]
     argv += ["--calibration", str(video), "--quant", "fp32", "-o", str(out / "export")]

@@ -8,8 +8,8 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from fomm_tf.layers import precision
-from fomm_tf.layers.precision import missing_hardware
+from fomm_tf.nets.layers import precision
+from fomm_tf.nets.layers.precision import missing_hardware
 
 U = 2.0**-8  # bfloat16's unit roundoff
 HAS_BF16 = missing_hardware("bfloat16") is None
@@ -64,7 +64,7 @@ def test_bfloat16_without_the_hardware_is_one_line_and_exit_2(argv, tmp_path):
         "os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'\n"
         "from fomm_tf.native_log import filter_native_stderr\n"
         "filter_native_stderr()\n"
-        "import fomm_tf.layers.precision as p\n"
+        "import fomm_tf.nets.layers.precision as p\n"
         "p.cpu_info = lambda *a: ('Old CPU', {'avx2', 'avx512f'})\n"
         "from fomm_tf.cli import main\n"
         f"sys.exit(main({argv!r}))\n"
@@ -216,8 +216,9 @@ def test_bfloat16_gradients_are_within_a_few_roundings_of_the_official_step(bf16
 
 
 def _animate(checkpoint, config, source, frames, prec):
-    from fomm_tf.animate import Animator, KerasBackend
-    from fomm_tf.models import load_models
+    from fomm_tf.animation.animator import Animator
+    from fomm_tf.animation.keras_backend import KerasBackend
+    from fomm_tf.nets.models import load_models
 
     models = load_models(checkpoint, config, precision=prec)
     anim = Animator(KerasBackend(models, batch_size=4))

@@ -361,8 +361,8 @@ def test_float32_max_pool_ties_make_half_the_keypoint_detector_error(reference_g
     Frobenius 1.05e-2 → 5.3e-3)."""
     import tensorflow as tf
 
+    from fomm_tf.nets.weights import torch_gradients
     from fomm_tf.training.parity import precision
-    from fomm_tf.weights import torch_gradients
 
     _, _, pools32 = step_outputs("float32")
     _, _, pools64 = step_outputs("float64")

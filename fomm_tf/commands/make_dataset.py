@@ -102,7 +102,7 @@ def run_make_dataset(args) -> int:
     )
     photos = ""
     if args.photo_clips:
-        from .photo_clips import BUNDLED_PHOTOS
+        from ..data.photo_clips import BUNDLED_PHOTOS
 
         photos = f" (and {args.photo_clips * len(BUNDLED_PHOTOS)} photo clips in train/)"
     print(

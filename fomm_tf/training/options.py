@@ -187,7 +187,7 @@ def default_precision() -> tuple[str, str]:
     more steps an hour on CPUs that have bfloat16 units; on GPUs nothing is measured yet)."""
     import tensorflow as tf
 
-    from ..layers.precision import missing_hardware
+    from ..nets.layers.precision import missing_hardware
 
     if tf.config.list_physical_devices("GPU"):
         return "float32", "a GPU: float32 unless asked"
