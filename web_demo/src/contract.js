@@ -1,4 +1,4 @@
-// model_contract.json (export/contract.py, schema export/contract.schema.json): what the
+// model_contract.json (fomm_tf/export/contract.py, schema fomm_tf/export/contract.schema.json): what the
 // exporter promises every consumer. The page checks the document, each graph file's size and
 // SHA-256, and each compiled graph's inputs/outputs against it before running anything.
 

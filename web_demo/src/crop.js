@@ -1,5 +1,5 @@
-// Square crops around a face and the animated crop pasted back, as fomm_tf.photo and
-// fomm_tf.driving do them. The numbers (crop scale, the drop of the crop's centre below the
+// Square crops around a face and the animated crop pasted back, as fomm_tf.animation.photo and
+// fomm_tf.animation.driver do them. The numbers (crop scale, the drop of the crop's centre below the
 // face, the paste-back feather, the canvas's long side) come from crop_rules.json, the file
 // the Python side reads too (copied next to the face detector by `make web-assets`).
 // Pure functions on typed arrays: no DOM, so Node's test runner checks them.
@@ -22,7 +22,7 @@ export function place(center, side, length) {
   return Math.min(Math.max(start, length - side), 0); // larger than the picture: cover it
 }
 
-/** fomm_tf.photo.face_crop: the square {x0, y0, side} around a face box. */
+/** fomm_tf.animation.photo.face_crop: the square {x0, y0, side} around a face box. */
 export function faceCrop(box, height, width, rules) {
   const size = boxSize(box);
   const side = Math.max(1, Math.min(rint(rules.crop.scale * size), Math.max(height, width)));
@@ -65,7 +65,7 @@ export const covers = (crop, height, width) =>
   crop.x0 <= 0 && crop.y0 <= 0 && crop.x0 + crop.side >= width && crop.y0 + crop.side >= height;
 
 /**
- * fomm_tf.photo.scale_to_max_size's size: {width, height, factor} of a picture whose long
+ * fomm_tf.animation.photo.scale_to_max_size's size: {width, height, factor} of a picture whose long
  * side is brought down to at most `maxSize` (factor = canvas pixels per picture pixel).
  */
 export function canvasSize(height, width, maxSize) {
@@ -77,7 +77,7 @@ export function canvasSize(height, width, maxSize) {
 }
 
 /**
- * fomm_tf.photo.Crop.extract: the square cut from an RGBA picture (w x h bytes), edge pixels
+ * fomm_tf.animation.photo.Crop.extract: the square cut from an RGBA picture (w x h bytes), edge pixels
  * repeated outside it, resized to size x size: float32 RGB HWC in [0, 1] (alpha on white).
  * Only the part inside the picture is resized (area filter when shrinking, cubic when
  * enlarging); the padding is added at the output size.
@@ -148,7 +148,7 @@ function ramp(n, start, side, feather, softLo, softHi) {
 }
 
 /**
- * fomm_tf.photo.PasteBack's mask: {box: [x0, y0, x1, y1] of the crop inside the canvas,
+ * fomm_tf.animation.photo.PasteBack's mask: {box: [x0, y0, x1, y1] of the crop inside the canvas,
  * mask: Float32Array (row-major over the box), 1 inside, falling smoothly to 0 over
  * feather x side pixels at each crop edge that lies inside the picture}.
  */
@@ -174,7 +174,7 @@ export function median(values) {
 }
 
 /**
- * fomm_tf.faces._shot_box: one stable box for a shot, the union of its boxes after dropping
+ * fomm_tf.animation.faces._shot_box: one stable box for a shot, the union of its boxes after dropping
  * those whose centre is more than one (median) face size from the median centre.
  */
 export function shotBox(boxes) {
@@ -204,7 +204,7 @@ export const scaleBox = (b, factor) => ({
 });
 
 /**
- * fomm_tf.driving.plan_crops for `auto`: shots [{start, stop, box}] (boxes in analysis
+ * fomm_tf.animation.driver.plan_crops for `auto`: shots [{start, stop, box}] (boxes in analysis
  * pixels) -> [{start, stop, crop, face}] in work pixels (a shot without a face: centre crop).
  */
 export function planCrops(shots, analysisWidth, workHeight, workWidth, rules) {

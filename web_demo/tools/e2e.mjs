@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 // End-to-end test of the page in headless Chromium (playwright-core + Debian's chromium).
 //
-//   node tools/e2e.mjs DIR      (DIR: what `python -m fomm_tf.export.web prepare DIR` wrote)
+//   node tools/e2e.mjs DIR      (DIR: what `python -m fomm_tf.apps.web prepare DIR` wrote)
 //
 // Serves web_demo/ and DIR on 127.0.0.1, then in the page: animates DIR/driving.webm with the
 // int8 graphs of DIR/model and writes what it decoded, fed and produced to DIR/page.json (for
-// `python -m fomm_tf.export.web compare DIR`); a large photo with an off-centre face and a
+// `python -m fomm_tf.apps.web compare DIR`); a large photo with an off-centre face and a
 // real-face clip with a cut are cropped around the face, per shot, as `fomm animate` crops
 // them (DIR/faces_expected.json), and pasted back (DIR/photo/page.json + composed.json for
-// `python -m fomm_tf.export.web photo DIR`); saves the WebM, runs the fake webcam (hidden tab,
+// `python -m fomm_tf.apps.web photo DIR`); saves the WebM, runs the fake webcam (hidden tab,
 // ended track), checks the page's words (status, hints, stats, model line, labels), its phone
 // layout, and that bad input shows a message and throws nothing. Any request to another host
 // fails the test.
@@ -21,7 +21,7 @@ import { blockOtherHosts, launch } from "./browser.mjs";
 
 const dir = path.resolve(process.argv[2] || "");
 if (!process.argv[2] || !existsSync(path.join(dir, "model", "model_contract.json"))) {
-  console.error("usage: node tools/e2e.mjs DIR (prepared by python -m fomm_tf.export.web prepare DIR)");
+  console.error("usage: node tools/e2e.mjs DIR (prepared by python -m fomm_tf.apps.web prepare DIR)");
   process.exit(2);
 }
 const TIMEOUT = 120_000;

@@ -17,9 +17,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * {@code model_contract.json} as {@code fomm export} writes it (export/contract.py), read and
- * validated: every problem is a {@link ContractException} naming the field, never a crash later
- * in the pipeline.
+ * {@code model_contract.json} as {@code fomm export} writes it (fomm_tf/export/contract.py),
+ * read and validated: every problem is a {@link ContractException} naming the field, never a
+ * crash later in the pipeline.
  *
  * <p>Checked: format and version, quantization mode, image size, keypoint count, batch size 1,
  * the pre-processing promise (NHWC RGB float32 in [0, 1]), the motion options and every numeric

@@ -2,7 +2,7 @@ package org.fommtf.core;
 
 /**
  * The numeric degenerate-input rules of the contract's {@code motion.rules}, shared with
- * {@code fomm_tf.motion} (Python): never hard-coded here, always read from the contract.
+ * {@code fomm_tf.animation.motion} (Python): never hard-coded here, always read from the contract.
  */
 public final class MotionRules {
     /** A hull area at most this large counts as degenerate. */

@@ -4,7 +4,8 @@ import java.util.Arrays;
 
 /**
  * Motion transfer at test time (paper sec. 3.4, eq. 14-15), the same rules as
- * {@code fomm_tf.motion} in Python, with the thresholds of the contract's {@code motion.rules}.
+ * {@code fomm_tf.animation.motion} in Python, with the thresholds of the contract's
+ * {@code motion.rules}.
  *
  * <ul>
  *   <li>Absolute: the driving keypoints as they are.
@@ -115,7 +116,7 @@ public final class MotionTransfer {
         return Math.sqrt(sum / n);
     }
 
-    /** The adapt-scale factor of {@code fomm_tf.motion.movement_scale_rule}. */
+    /** The adapt-scale factor of {@code fomm_tf.animation.motion.movement_scale_rule}. */
     public Scale movementScale(Keypoints source, Keypoints drivingInitial) {
         double as = hullArea(source.value);
         double ad = hullArea(drivingInitial.value);
@@ -139,7 +140,7 @@ public final class MotionTransfer {
     }
 
     /**
-     * Driving keypoints to feed the generator ({@code fomm_tf.motion.normalize_kp}).
+     * Driving keypoints to feed the generator ({@code fomm_tf.animation.motion.normalize_kp}).
      *
      * @param scale the movement scale of this driving sequence ({@link #scaleFor}, computed
      *     once when the initial frame is set)

@@ -18,7 +18,7 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The golden vectors {@code fomm export --golden DIR} wrote in this run (export/golden.py).
+ * The golden vectors {@code fomm export --golden DIR} wrote in this run (fomm_tf/apps/golden.py).
  * DIR comes from the system property {@code fomm.golden} or the environment variable
  * {@code FOMM_GOLDEN}.
  */
