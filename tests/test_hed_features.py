@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from fomm_tf.errors import InputError
 from fomm_tf.losses import PerceptualLoss, perceptual
+from fomm_tf.losses.hed_features import HEDVGG16Features
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,7 +40,7 @@ NO_NETWORK = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def hed():
-    return perceptual.HEDVGG16Features()
+    return HEDVGG16Features()
 
 
 def _child(code: str, home: Path, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -59,7 +60,7 @@ def test_features_load_the_bundled_weights_with_no_network(tmp_path):
     res = _child(
         """
         import h5py, numpy as np
-        from fomm_tf.losses import HEDVGG16Features
+        from fomm_tf.losses.hed_features import HEDVGG16Features
 
         hed = HEDVGG16Features()
         with h5py.File(hed.file) as f:
@@ -105,7 +106,7 @@ def test_normalisation_is_the_packages_own(hed):
 
 def test_outputs_are_deterministic_across_instances(hed):
     x = tf.random.uniform((1, 24, 24, 3), seed=2)
-    again = perceptual.HEDVGG16Features()
+    again = HEDVGG16Features()
     for a, b in zip(hed(x), again(x)):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
@@ -127,7 +128,7 @@ def test_hed_loss_is_zero_on_equal_images_finite_and_differentiable(hed):
 
 def test_blur_costs_more_than_noise_of_the_same_l1():
     """Edge features: a blurred copy is further from the image than noise of equal L1."""
-    hed = perceptual.HEDVGG16Features()
+    hed = HEDVGG16Features()
     loss = PerceptualLoss([1], [10] * 5, hed, (64, 64))
     from fomm_tf.data.annotated import render_annotated
 

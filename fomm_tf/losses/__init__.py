@@ -6,9 +6,9 @@ from .adversarial import (
     generator_gan_losses,
 )
 from .equivariance import RandomTPS, equivariance_losses
+from .hed_features import HEDVGG16Features
 from .perceptual import (
     PERCEPTUAL_FEATURES,
-    HEDVGG16Features,
     ImagePyramid,
     PerceptualLoss,
     PixelFeatures,
