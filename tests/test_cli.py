@@ -217,7 +217,7 @@ def test_demo_runs_end_to_end_on_the_bundled_model(tmp_path):
 
     truth = render_annotated(6, 128, identity=900001, clip=0, motion_identity=900002).frames
     driving = render_annotated(6, 128, identity=900002, clip=0).frames
-    config, checkpoint = resolve_model(None, None, announce=False)
+    config, checkpoint = resolve_model(None, None)
     models = load_models(checkpoint, config)
     result = animate_clip(models, truth[0], driving)
     truth = truth.astype(np.float64)

@@ -106,7 +106,7 @@ def write_face_assets(directory: str | os.PathLike) -> Path:
 def _bundled_or(config: str | None, checkpoint: str | None) -> tuple[str, str]:
     from fomm_tf.bundled import resolve_model
 
-    return resolve_model(config, checkpoint, announce=False)
+    return resolve_model(config, checkpoint)
 
 
 def export_is_current(
