@@ -1,6 +1,8 @@
 """Shared test fixtures: the official parity fixture and small helpers."""
 
 import os
+import sys
+import types
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -25,3 +27,23 @@ def official_inputs() -> dict:
 @pytest.fixture(scope="session")
 def official_outputs() -> dict:
     return dict(np.load(OFFICIAL / "outputs.npz"))
+
+
+@pytest.fixture
+def fake_torch(monkeypatch):
+    """Stand-in ``torch`` modules so pickle writes the GLOBALs torch.save writes."""
+    torch = types.ModuleType("torch")
+    utils = types.ModuleType("torch._utils")
+
+    def _rebuild_tensor_v2(*args):
+        raise AssertionError("never called")
+
+    _rebuild_tensor_v2.__module__ = "torch._utils"
+    _rebuild_tensor_v2.__qualname__ = "_rebuild_tensor_v2"
+    utils._rebuild_tensor_v2 = _rebuild_tensor_v2
+    torch._utils = utils
+    for name in ("FloatStorage", "BFloat16Storage"):
+        setattr(torch, name, type(name, (), {"__module__": "torch"}))
+    monkeypatch.setitem(sys.modules, "torch", torch)
+    monkeypatch.setitem(sys.modules, "torch._utils", utils)
+    return torch

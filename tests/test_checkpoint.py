@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import collections
-import io
 import pickle
-import sys
-import types
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import FakeStorage, FakeTensor, torch_like_pickle, zip_checkpoint
 
 from fomm_tf.errors import CheckpointError
 from fomm_tf.nets.checkpoint import LEGACY_MAGIC, flatten_state_dict, read_torch_checkpoint
@@ -42,15 +39,6 @@ def _legacy_header() -> bytes:
     return b"".join(pickle.dumps(o, protocol=2) for o in (LEGACY_MAGIC, 1001, sys_info))
 
 
-def _zip_checkpoint(path: Path, data_pkl: bytes, storages: dict[str, bytes] | None = None) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", data_pkl)
-        z.writestr("archive/byteorder", "little")
-        for key, raw in (storages or {}).items():
-            z.writestr(f"archive/data/{key}", raw)
-    return path
-
-
 def _malicious_pickle(module: str, marker: Path) -> bytes:
     """GLOBAL <module>.system, then REDUCE with a command that would create ``marker``."""
     cmd = f"touch {marker}".encode()
@@ -61,70 +49,15 @@ def _malicious_pickle(module: str, marker: Path) -> bytes:
     )  # fmt: skip
 
 
-class _FakeStorage:
-    def __init__(self, key: str, stype: type, numel: int, view: tuple | None = None) -> None:
-        self.key, self.stype, self.numel, self.view = key, stype, numel, view
-
-
-class _FakeTensor:
-    def __init__(self, rebuild, storage: _FakeStorage, offset: int, size: tuple, stride: tuple):
-        self.args = (storage, offset, size, stride, False, collections.OrderedDict())
-        self.rebuild = rebuild
-
-    def __reduce__(self):
-        return self.rebuild, self.args
-
-
-class _TorchLikePickler(pickle.Pickler):
-    """Writes storages as torch persistent ids: 5-tuples (zip) or 6-tuples (legacy)."""
-
-    legacy = False
-
-    def persistent_id(self, obj):
-        if not isinstance(obj, _FakeStorage):
-            return None
-        if self.legacy:
-            return ("storage", obj.stype, obj.key, "cpu", obj.numel, obj.view)
-        return ("storage", obj.stype, obj.key, "cpu", obj.numel)
-
-
-def _torch_like_pickle(obj, legacy: bool = False) -> bytes:
-    buf = io.BytesIO()
-    pickler = _TorchLikePickler(buf, protocol=2)
-    pickler.legacy = legacy
-    pickler.dump(obj)
-    return buf.getvalue()
-
-
 def _legacy_checkpoint(path: Path, obj, storages: dict[str, bytes], counts: dict | None = None):
     """Legacy stream: header, object, key list, then (int64 count, bytes) per storage."""
-    parts = [_legacy_header(), _torch_like_pickle(obj, legacy=True)]
+    parts = [_legacy_header(), torch_like_pickle(obj, legacy=True)]
     parts.append(pickle.dumps(list(storages), protocol=2))
     for key, raw in storages.items():
         count = (counts or {}).get(key, len(raw) // 4)
         parts += [count.to_bytes(8, "little"), raw]
     path.write_bytes(b"".join(parts))
     return path
-
-
-@pytest.fixture
-def fake_torch(monkeypatch):
-    """Stand-in ``torch`` modules so pickle writes the GLOBALs torch.save writes."""
-    torch = types.ModuleType("torch")
-    utils = types.ModuleType("torch._utils")
-
-    def _rebuild_tensor_v2(*args):
-        raise AssertionError("never called")
-
-    _rebuild_tensor_v2.__module__ = "torch._utils"
-    _rebuild_tensor_v2.__qualname__ = "_rebuild_tensor_v2"
-    utils._rebuild_tensor_v2 = _rebuild_tensor_v2
-    torch._utils = utils
-    for name in ("FloatStorage", "BFloat16Storage"):
-        setattr(torch, name, type(name, (), {"__module__": "torch"}))
-    monkeypatch.setitem(sys.modules, "torch", torch)
-    monkeypatch.setitem(sys.modules, "torch._utils", utils)
-    return torch
 
 
 # --- fixture checkpoints ------------------------------------------------------------------------
@@ -170,7 +103,7 @@ def test_flatten_state_dict_joins_keys_with_dots():
 @pytest.mark.parametrize("module", ["os", "posix"])
 def test_zip_checkpoint_with_system_global_is_refused(tmp_path, module):
     marker = tmp_path / "pwned"
-    path = _zip_checkpoint(tmp_path / "checkpoint.pth.tar", _malicious_pickle(module, marker))
+    path = zip_checkpoint(tmp_path / "checkpoint.pth.tar", _malicious_pickle(module, marker))
     with pytest.raises(CheckpointError, match=f"unsafe pickle global '{module}.system'"):
         read_torch_checkpoint(path)
     assert not marker.exists()
@@ -189,7 +122,7 @@ def test_legacy_checkpoint_with_system_global_is_refused(tmp_path, module):
 
 def test_builtins_eval_global_is_refused(tmp_path):
     data = b"\x80\x02cbuiltins\neval\nX\x04\x00\x00\x001+1.\x85R."
-    path = _zip_checkpoint(tmp_path / "evil.pth", data)
+    path = zip_checkpoint(tmp_path / "evil.pth", data)
     with pytest.raises(CheckpointError, match="'builtins.eval'"):
         read_torch_checkpoint(path)
 
@@ -219,10 +152,10 @@ def test_missing_file_raises_checkpoint_error(tmp_path):
 
 
 def test_storage_shorter_than_declared_numel_is_refused(tmp_path, fake_torch):
-    storage = _FakeStorage("0", fake_torch.FloatStorage, 10**12)
-    tensor = _FakeTensor(fake_torch._utils._rebuild_tensor_v2, storage, 0, (10**12,), (1,))
-    data_pkl = _torch_like_pickle({"w": tensor})
-    path = _zip_checkpoint(tmp_path / "huge.pth", data_pkl, {"0": b"\0" * 16})
+    storage = FakeStorage("0", fake_torch.FloatStorage, 10**12)
+    tensor = FakeTensor(fake_torch._utils._rebuild_tensor_v2, storage, 0, (10**12,), (1,))
+    data_pkl = torch_like_pickle({"w": tensor})
+    path = zip_checkpoint(tmp_path / "huge.pth", data_pkl, {"0": b"\0" * 16})
     with pytest.raises(CheckpointError, match="shorter"):
         read_torch_checkpoint(path)
 
@@ -232,13 +165,13 @@ def test_storage_shorter_than_declared_numel_is_refused(tmp_path, fake_torch):
 
 def test_non_contiguous_tensor_is_rebuilt_with_offset_and_stride(tmp_path, fake_torch):
     base = np.arange(30, dtype=np.float32)
-    storage = _FakeStorage("0", fake_torch.FloatStorage, base.size)
+    storage = FakeStorage("0", fake_torch.FloatStorage, base.size)
     rebuild = fake_torch._utils._rebuild_tensor_v2
     # A transposed (4, 3) view of a (3, 5) block starting at element 2, and a strided vector.
-    transposed = _FakeTensor(rebuild, storage, 2, (4, 3), (1, 5))
-    strided = _FakeTensor(rebuild, storage, 1, (5,), (6,))
-    data_pkl = _torch_like_pickle({"t": transposed, "s": strided, "n": [1, "x"]})
-    path = _zip_checkpoint(tmp_path / "strided.pth", data_pkl, {"0": base.tobytes()})
+    transposed = FakeTensor(rebuild, storage, 2, (4, 3), (1, 5))
+    strided = FakeTensor(rebuild, storage, 1, (5,), (6,))
+    data_pkl = torch_like_pickle({"t": transposed, "s": strided, "n": [1, "x"]})
+    path = zip_checkpoint(tmp_path / "strided.pth", data_pkl, {"0": base.tobytes()})
 
     out = read_torch_checkpoint(path)
 
@@ -250,9 +183,9 @@ def test_non_contiguous_tensor_is_rebuilt_with_offset_and_stride(tmp_path, fake_
 
 def test_legacy_storage_view_is_rebuilt_with_offset_and_stride(tmp_path, fake_torch):
     root = np.arange(12, dtype=np.float32)
-    view = _FakeStorage("v", fake_torch.FloatStorage, 12, view=("v1", 4, 6))  # root[4:10]
+    view = FakeStorage("v", fake_torch.FloatStorage, 12, view=("v1", 4, 6))  # root[4:10]
     rebuild = fake_torch._utils._rebuild_tensor_v2
-    tensor = _FakeTensor(rebuild, view, 1, (2, 2), (1, 2))
+    tensor = FakeTensor(rebuild, view, 1, (2, 2), (1, 2))
     path = _legacy_checkpoint(tmp_path / "legacy.pth", {"t": tensor}, {"v": root.tobytes()})
 
     out = read_torch_checkpoint(path)
@@ -262,8 +195,8 @@ def test_legacy_storage_view_is_rebuilt_with_offset_and_stride(tmp_path, fake_to
 
 
 def test_legacy_absurd_storage_size_is_refused(tmp_path, fake_torch):
-    storage = _FakeStorage("0", fake_torch.FloatStorage, 4)
-    tensor = _FakeTensor(fake_torch._utils._rebuild_tensor_v2, storage, 0, (4,), (1,))
+    storage = FakeStorage("0", fake_torch.FloatStorage, 4)
+    tensor = FakeTensor(fake_torch._utils._rebuild_tensor_v2, storage, 0, (4,), (1,))
     raw = np.zeros(4, np.float32).tobytes()
     path = _legacy_checkpoint(tmp_path / "huge.pth", {"w": tensor}, {"0": raw}, {"0": 2**40})
     with pytest.raises(CheckpointError, match="absurd size"):
@@ -273,10 +206,10 @@ def test_legacy_absurd_storage_size_is_refused(tmp_path, fake_torch):
 def test_bfloat16_storage_is_widened_to_float32(tmp_path, fake_torch):
     values = np.array([1.5, -2.0, 0.0, 3.140625], dtype=np.float32)
     bf16 = (values.view(np.uint32) >> 16).astype("<u2")
-    storage = _FakeStorage("0", fake_torch.BFloat16Storage, 4)
-    tensor = _FakeTensor(fake_torch._utils._rebuild_tensor_v2, storage, 0, (2, 2), (2, 1))
-    path = _zip_checkpoint(
-        tmp_path / "bf16.pth", _torch_like_pickle({"w": tensor}), {"0": bf16.tobytes()}
+    storage = FakeStorage("0", fake_torch.BFloat16Storage, 4)
+    tensor = FakeTensor(fake_torch._utils._rebuild_tensor_v2, storage, 0, (2, 2), (2, 1))
+    path = zip_checkpoint(
+        tmp_path / "bf16.pth", torch_like_pickle({"w": tensor}), {"0": bf16.tobytes()}
     )
 
     out = read_torch_checkpoint(path)
@@ -292,13 +225,13 @@ def test_full_training_checkpoint_loads_ignoring_extra_entries(tmp_path, fake_to
     rebuild = fake_torch._utils._rebuild_tensor_v2
     storages: dict[str, bytes] = {}
 
-    def tensor(arr: np.ndarray) -> _FakeTensor:
+    def tensor(arr: np.ndarray) -> FakeTensor:
         arr = np.ascontiguousarray(arr, dtype=np.float32)
         key = str(len(storages))
         storages[key] = arr.tobytes()
         stride = tuple(s // 4 for s in arr.strides)
-        return _FakeTensor(
-            rebuild, _FakeStorage(key, fake_torch.FloatStorage, arr.size), 0, arr.shape, stride
+        return FakeTensor(
+            rebuild, FakeStorage(key, fake_torch.FloatStorage, arr.size), 0, arr.shape, stride
         )
 
     nets = {
@@ -312,9 +245,7 @@ def test_full_training_checkpoint_loads_ignoring_extra_entries(tmp_path, fake_to
         "optimizer_generator": {"state": {}, "param_groups": [{"lr": 2e-4, "betas": (0.5, 0.999)}]},
         "epoch": 99,
     }
-    path = _zip_checkpoint(
-        tmp_path / "full.pth.tar", _torch_like_pickle({**nets, **extra}), storages
-    )
+    path = zip_checkpoint(tmp_path / "full.pth.tar", torch_like_pickle({**nets, **extra}), storages)
     fixture = DATA / "checkpoint.pth.tar"
     a = fomm_tf.load_official(path, DATA / "config.yaml")
     b = fomm_tf.load_official(fixture, DATA / "config.yaml")

@@ -1,26 +1,15 @@
 """End-to-end tests of the ``fomm`` command on files the tests make."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import assert_one_line_error, fomm, last_line, tiny_config
 
 from fomm_tf.data.synthetic import render_video
 from fomm_tf.media.images import write_image
 from fomm_tf.media.video_reader import probe_video
 from fomm_tf.media.video_writer import VideoWriter
-
-
-def fomm(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "fomm_tf.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +19,6 @@ def inputs(tmp_path_factory):
     with VideoWriter(root / "driving.mp4", fps=15) as w:
         w.write(render_video(11, 64, seed=6))
     return root
-
-
-def last_line(text: str) -> str:
-    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1] if lines else ""
-
-
-def assert_one_line_error(res, name: str) -> None:
-    """Exit 2, the last stderr line a ``fomm: error:`` naming ``name``, no traceback."""
-    assert res.returncode == 2
-    assert last_line(res.stderr).startswith("fomm: error: ")
-    assert name in last_line(res.stderr)
-    assert "Traceback" not in res.stderr
 
 
 def test_animate_writes_a_playable_video_with_the_drivers_frames_and_fps(inputs, official_dir):
@@ -71,23 +47,18 @@ def test_animate_writes_a_playable_video_with_the_drivers_frames_and_fps(inputs,
     assert "Traceback" not in res.stderr
 
 
+def animate_random(source, driving, out):
+    """``fomm animate`` with tiny-64's random networks."""
+    args = ("--source", source, "--driving", driving, "-o", out)
+    return fomm("animate", "--config", "tiny-64", "--random-weights", *args)
+
+
 def test_truncated_driving_video_is_one_line_error_and_leaves_no_output(inputs, official_dir):
     data = (inputs / "driving.mp4").read_bytes()
     bad = inputs / "truncated.mp4"
     bad.write_bytes(data[: len(data) // 3])
     out = inputs / "never.mp4"
-    res = fomm(
-        "animate",
-        "--config",
-        "tiny-64",
-        "--random-weights",
-        "--source",
-        inputs / "source.png",
-        "--driving",
-        bad,
-        "-o",
-        out,
-    )
+    res = animate_random(inputs / "source.png", bad, out)
     assert_one_line_error(res, "truncated.mp4")
     assert not out.exists()
     assert not [p for p in inputs.iterdir() if p.name.startswith(".tmp-")]
@@ -97,18 +68,7 @@ def test_text_file_named_png_is_one_line_error(inputs):
     fake = inputs / "fake.png"
     fake.write_text("this is not an image\n")
     out = inputs / "never2.mp4"
-    res = fomm(
-        "animate",
-        "--config",
-        "tiny-64",
-        "--random-weights",
-        "--source",
-        fake,
-        "--driving",
-        inputs / "driving.mp4",
-        "-o",
-        out,
-    )
+    res = animate_random(fake, inputs / "driving.mp4", out)
     assert_one_line_error(res, "fake.png")
     assert not out.exists()
 
@@ -285,8 +245,6 @@ def test_tflite_backend_reproduces_the_keras_animation(inputs, official_dir):
 
 
 def test_train_evaluate_animate_chain_through_the_cli(tmp_path):
-    from test_training import tiny_config
-
     from fomm_tf.data.synthetic import write_dataset
 
     data = write_dataset(

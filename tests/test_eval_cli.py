@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_cli import assert_one_line_error, fomm
+from helpers import assert_one_line_error, fomm
 
 from fomm_tf.data.annotated import write_annotated_dataset
 from fomm_tf.data.photo_clips import write_photo_dataset

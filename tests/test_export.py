@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from helpers import relative_kp
 
-from fomm_tf.animation.motion import normalize_kp
 from fomm_tf.animation.tflite_backend import TFLiteAnimator
 from fomm_tf.bench.frame import bench_tflite
 from fomm_tf.commands.bench import add_bench_arguments, run_bench
@@ -77,13 +77,7 @@ def keras_animation(models, clip):
     src = clip[:1]
     kp_s = {k: np.asarray(v) for k, v in models.kp_detector(src).items()}
     kp_d = {k: np.asarray(v) for k, v in models.kp_detector(clip).items()}
-    kp_n = normalize_kp(
-        kp_s,
-        kp_d,
-        {k: v[:1] for k, v in kp_d.items()},
-        use_relative_movement=True,
-        use_relative_jacobian=True,
-    )
+    kp_n = relative_kp(kp_s, kp_d)
     cache = models.generator.encode_source(src)
     out = models.generator.animate_cached(src, cache, kp_s, kp_n, with_deformed=False)
     return kp_d, np.asarray(out["prediction"])
@@ -93,13 +87,7 @@ def tflite_animation(model_dir, clip):
     anim = TFLiteAnimator(model_dir, num_threads=2)
     kp_s = anim.prepare(clip[:1])
     kp_d = anim.kp(clip)
-    kp_n = normalize_kp(
-        kp_s,
-        kp_d,
-        {k: v[:1] for k, v in kp_d.items()},
-        use_relative_movement=True,
-        use_relative_jacobian=True,
-    )
+    kp_n = relative_kp(kp_s, kp_d)
     return kp_d, anim.generate({k: np.asarray(v) for k, v in kp_n.items()})
 
 

@@ -7,7 +7,6 @@ import pytest
 import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_checkpoint import fake_torch  # noqa: F401  (fixture)
 
 from fomm_tf.errors import InputError
 from fomm_tf.losses import (
@@ -152,10 +151,10 @@ def caches(tmp_path, monkeypatch):
     return perceptual.torch_cache_file(), perceptual.keras_cache_file()
 
 
-def _fake_torchvision_vgg19(path, fake_torch, seed: int):  # noqa: F811
+def _fake_torchvision_vgg19(path, fake_torch, seed: int):
     """A torch zip-format ``vgg19`` state dict (the convolutions up to relu5_1) holding the
     ``random`` recipe's weights for ``seed``, written without torch."""
-    from test_checkpoint import _FakeStorage, _FakeTensor, _torch_like_pickle, _zip_checkpoint
+    from helpers import FakeStorage, FakeTensor, torch_like_pickle, zip_checkpoint
 
     rng = np.random.default_rng(seed)
     widths = [(3, 64), (64, 64), (64, 128), (128, 128), (128, 256)] + [(256, 256)] * 3
@@ -165,9 +164,9 @@ def _fake_torchvision_vgg19(path, fake_torch, seed: int):  # noqa: F811
     def tensor(arr):
         key = str(len(storages))
         storages[key] = np.ascontiguousarray(arr, "<f4").tobytes()
-        storage = _FakeStorage(key, fake_torch.FloatStorage, arr.size)
+        storage = FakeStorage(key, fake_torch.FloatStorage, arr.size)
         strides = np.ascontiguousarray(arr).strides
-        return _FakeTensor(
+        return FakeTensor(
             fake_torch._utils._rebuild_tensor_v2,
             storage,
             0,
@@ -181,10 +180,10 @@ def _fake_torchvision_vgg19(path, fake_torch, seed: int):  # noqa: F811
         state[f"features.{index}.weight"] = tensor(weight)
         state[f"features.{index}.bias"] = tensor(bias)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return _zip_checkpoint(path, _torch_like_pickle(state), storages)
+    return zip_checkpoint(path, torch_like_pickle(state), storages)
 
 
-def test_imagenet_reads_torchvisions_vgg19_from_the_torch_cache(caches, fake_torch):  # noqa: F811
+def test_imagenet_reads_torchvisions_vgg19_from_the_torch_cache(caches, fake_torch):
     torch_file, keras_file = caches
     _fake_torchvision_vgg19(torch_file, fake_torch, seed=7)
     keras_file.parent.mkdir(parents=True)

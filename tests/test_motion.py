@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from helpers import relative_kp
 
 import fomm_tf
 from fomm_tf.animation.animator import Animator, MotionOptions
@@ -105,13 +106,6 @@ def test_animator_equals_direct_network_calls(tiny_models):
     got = np.concatenate(list(anim.animate(source, driving)))
     kp_s = tiny_models.kp_detector(source[None])
     kp_d = tiny_models.kp_detector(driving)
-    kp_n = normalize_kp(
-        kp_s,
-        kp_d,
-        {k: v[:1] for k, v in kp_d.items()},
-        adapt_movement_scale=True,
-        use_relative_movement=True,
-        use_relative_jacobian=True,
-    )
+    kp_n = relative_kp(kp_s, kp_d, adapt_movement_scale=True)
     want = tiny_models.generator(source[None], kp_source=kp_s, kp_driving=kp_n)["prediction"]
     np.testing.assert_allclose(got, want, atol=2e-5)

@@ -7,7 +7,7 @@ import socket
 import subprocess
 
 import numpy as np
-from test_training import _env, tiny_config, train_cmd
+from helpers import tiny_config, train_cmd, train_env
 
 from fomm_tf.config import load_config
 from fomm_tf.nets.models import load_models
@@ -54,7 +54,7 @@ def test_two_workers_train_two_steps_as_one_process_does(tmp_path):
         workers = [f"127.0.0.1:{p}" for p in ports]
         for index in range(2):
             tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-            env = dict(_env(), TF_CONFIG=json.dumps(tf_config), TF_GRPC_REUSE_PORT="1")
+            env = dict(train_env(), TF_CONFIG=json.dumps(tf_config), TF_GRPC_REUSE_PORT="1")
             procs.append(
                 subprocess.Popen(
                     train_cmd(cfg, data, log_dir, *args),
@@ -87,7 +87,7 @@ def test_two_workers_train_two_steps_as_one_process_does(tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
-        env=_env(),
+        env=train_env(),
     )
     assert single.returncode == 0, single.stderr[-3000:]
     assert "strategy: MirroredStrategy, replicas: 2" in single.stderr

@@ -139,7 +139,8 @@ def keras_policy_restored() -> bool:
 
 @pytest.fixture(scope="module")
 def bf16_steps():
-    from test_training_parity import DATA, vgg19_seed
+    from helpers import TRAIN_PARITY_DATA as DATA
+    from helpers import vgg19_seed
 
     from fomm_tf.training import official_step
 
@@ -158,7 +159,7 @@ def bf16_steps():
 
 @needs_bf16
 def test_bfloat16_losses_match_the_official_step(bf16_steps):
-    from test_training_parity import DATA
+    from helpers import TRAIN_PARITY_DATA as DATA
 
     want = {
         k[len("loss_") :]: float(v)
@@ -184,7 +185,8 @@ def test_bfloat16_losses_match_the_official_step(bf16_steps):
 
 @needs_bf16
 def test_bfloat16_gradients_are_within_a_few_roundings_of_the_official_step(bf16_steps):
-    from test_training_parity import DATA, compare_gradients
+    from helpers import TRAIN_PARITY_DATA as DATA
+    from helpers import compare_gradients
 
     ref = dict(np.load(DATA / "gradients.npz"))
     ours = compare_gradients(bf16_steps["bfloat16"][1], ref)

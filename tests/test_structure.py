@@ -205,6 +205,24 @@ def test_the_print_check_finds_a_print(tmp_path):
     assert _prints_or_exits(f, "fomm_tf.nets.m") == ["fomm_tf.nets.m:3", "fomm_tf.nets.m:4"]
 
 
+def test_no_test_file_imports_another():
+    """Shared test code lives in tests/helpers.py and tests/conftest.py."""
+    tests = ROOT / "tests"
+    test_modules = {f.stem for f in tests.glob("test_*.py")}
+    found = []
+    for f in sorted(tests.glob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
+            found += [f"{f.name}: {n}" for n in names if n in test_modules]
+    assert found == []
+
+
 def test_no_module_over_400_lines():
     long = {
         m: n for m, f in _modules().items() if (n := len(f.read_text().splitlines())) > MAX_LINES

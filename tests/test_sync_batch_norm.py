@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from test_training import ROOT, tiny_config
+from helpers import ROOT, tiny_config
 
 SCRIPT = textwrap.dedent(
     """

@@ -1,7 +1,6 @@
 """The trainer: finite losses, learning, exact resume, SIGKILL resume, 2 replicas, export."""
 
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -11,26 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from helpers import tiny_config, train_cmd, train_env
 
 from fomm_tf.config import load_config
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def tiny_config(path: Path, gan: bool = True, size: int = 32) -> Path:
-    """A 32×32 config, widths 8, few blocks, every loss on (GAN too when ``gan``)."""
-    raw = yaml.safe_load((ROOT / "fomm_tf" / "configs" / "tiny-64.yaml").read_text())
-    raw["dataset_params"]["frame_shape"] = [size, size, 3]
-    mp = raw["model_params"]
-    mp["kp_detector_params"].update(block_expansion=8, max_features=32, num_blocks=3)
-    mp["generator_params"].update(block_expansion=8, max_features=32, num_bottleneck_blocks=1)
-    mp["generator_params"]["dense_motion_params"].update(max_features=32, num_blocks=3)
-    mp["discriminator_params"].update(block_expansion=8, max_features=32, num_blocks=2, use_kp=True)
-    tp = raw["train_params"]
-    tp.update(batch_size=2, scales=[1, 0.5], num_repeats=1, epoch_milestones=[1])
-    tp["loss_weights"]["generator_gan"] = 1 if gan else 0
-    path.write_text(yaml.safe_dump(raw))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -64,30 +46,6 @@ def _weights(export: Path, cfg_path: Path) -> list[np.ndarray]:
 
     models = load_models(export / "fomm.weights.h5", load_config(cfg_path))
     return [v.numpy() for v in models.bundle().weights]
-
-
-def _env() -> dict:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
-    env.pop("TF_CONFIG", None)
-    return env
-
-
-def train_cmd(config: Path, data: Path, log_dir: Path, *extra: str) -> list[str]:
-    """``python train_tf.py`` on a test dataset, random VGG19, no progress bar."""
-    return [
-        sys.executable,
-        str(ROOT / "train_tf.py"),
-        "--config",
-        str(config),
-        "--data",
-        str(data),
-        "--log-dir",
-        str(log_dir),
-        "--vgg19-weights",
-        "random",
-        "--no-progress",
-        *extra,
-    ]
 
 
 def test_train_then_resume_equals_uninterrupted_training(tmp_path, dataset, monkeypatch, caplog):
@@ -194,7 +152,7 @@ def test_diverging_training_exits_3_through_the_command_line(tmp_path, dataset):
     log_dir = tmp_path / "run"
     cmd = [sys.executable, "-m", "fomm_tf.cli", "train", *train_cmd(cfg, dataset, log_dir)[2:]]
     cmd += ["--max-steps", "5", "--checkpoint-every", "1"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=_env())
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=train_env())
     assert proc.returncode == 3, proc.stderr[-3000:]
     last = proc.stderr.strip().splitlines()[-1]
     assert "non-finite loss at step 2 (perceptual=nan" in last, last
@@ -206,7 +164,7 @@ def test_diverging_training_exits_3_through_the_command_line(tmp_path, dataset):
 def test_two_replicas_train_a_step_with_finite_losses(tmp_path, dataset):
     cfg = tiny_config(tmp_path / "cfg.yaml")
     cmd = train_cmd(cfg, dataset, tmp_path / "run", "--max-steps", "1", "--cpu-replicas", "2")
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=_env())
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=train_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = [ln for ln in proc.stderr.splitlines() if " INFO " in ln or " WARNING " in ln]
     assert lines[0].endswith("strategy: MirroredStrategy, replicas: 2")
@@ -220,7 +178,9 @@ def test_sigkill_mid_training_resumes_from_the_last_checkpoint(tmp_path, dataset
     cfg = tiny_config(tmp_path / "cfg.yaml", gan=False)
     log_dir = tmp_path / "run"
     cmd = train_cmd(cfg, dataset, log_dir, "--max-steps", "1000", "--checkpoint-every", "2")
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=train_env()
+    )
     deadline = time.monotonic() + 180
     try:
         while not list((log_dir / "checkpoints").glob("ckpt-*.index")):
@@ -239,7 +199,7 @@ def test_sigkill_mid_training_resumes_from_the_last_checkpoint(tmp_path, dataset
         capture_output=True,
         text=True,
         timeout=240,
-        env=_env(),
+        env=train_env(),
     )
     assert resume.returncode == 0, resume.stderr[-3000:]
     assert f"resumed from {latest} at step {step}" in resume.stderr

@@ -14,12 +14,12 @@ tolerances; the keypoint detector needs more (see ``FLOAT32_KP_DETECTOR``).
 
 import functools
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import TRAIN_PARITY_DATA as DATA
+from helpers import compare_gradients, vgg19_seed
 
-DATA = Path(__file__).parent / "data" / "official-train-small"
 LOSS_RTOL = 1e-4
 GRAD_MAX_RTOL = 1e-2
 GRAD_NORM_RTOL = 5e-3
@@ -32,42 +32,6 @@ ZERO_RTOL = 1e-5
 # forward error (test_float32_max_pool_ties_make_half_the_keypoint_detector_error), the rest
 # float32 noise through its three train-mode BatchNorm passes. Bounds ≈ 2× the measured.
 FLOAT32_KP_DETECTOR = {"max": 2.5e-2, "norm": 2e-2}
-
-
-def readme() -> str:
-    return (DATA / "README.md").read_text()
-
-
-def vgg19_seed() -> int:
-    """The seed of the README's VGG19 recipe (``rng = np.random.default_rng(SEED)``)."""
-    return int(re.search(r"default_rng\((\d+)\)", readme()).group(1))
-
-
-def structural_zeros() -> set[str]:
-    """The gradient names listed under "Structurally zero gradients" in the README."""
-    section = readme().split("Structurally zero gradients", 1)[1]
-    block = section.split("```", 2)[1]
-    return {line.strip() for line in block.splitlines() if line.strip()}
-
-
-def compare_gradients(grads: dict, ref: dict) -> dict:
-    """Per-tensor max and Frobenius relative errors; zero-gradient ratios per module."""
-    zeros = structural_zeros()
-    module_max = {}
-    for key, value in ref.items():
-        module = key.split(".", 1)[0]
-        module_max[module] = max(module_max.get(module, 0.0), float(np.abs(value).max()))
-    rel, norm, zero = {}, {}, {}
-    for key, want in ref.items():
-        got = grads[key]
-        assert got.shape == want.shape, key
-        if key in zeros:
-            zero[key] = float(np.abs(got).max()) / module_max[key.split(".", 1)[0]]
-            continue
-        diff = got.astype(np.float64) - want
-        rel[key] = float(np.abs(diff).max() / np.abs(want).max())
-        norm[key] = float(np.linalg.norm(diff) / np.linalg.norm(want))
-    return {"max": rel, "norm": norm, "zero": zero}
 
 
 @functools.cache
@@ -86,17 +50,14 @@ def step(request):
     return request.param, *official(request.param)
 
 
-@pytest.fixture(scope="module")
-def outputs() -> dict:
-    return dict(np.load(DATA / "outputs.npz"))
+@functools.cache
+def reference(name: str) -> dict:
+    """The fixture's ``outputs`` or ``gradients`` arrays (read once)."""
+    return dict(np.load(DATA / f"{name}.npz"))
 
 
-@pytest.fixture(scope="module")
-def reference_gradients() -> dict:
-    return dict(np.load(DATA / "gradients.npz"))
-
-
-def test_losses_match_the_official_step(step, outputs):
+def test_losses_match_the_official_step(step):
+    outputs = reference("outputs")
     _, losses, _ = step
     want = {k[len("loss_") :]: float(v) for k, v in outputs.items() if k.startswith("loss_")}
     assert set(losses) == set(want)
@@ -104,14 +65,16 @@ def test_losses_match_the_official_step(step, outputs):
         assert losses[key] == pytest.approx(value, rel=LOSS_RTOL), key
 
 
-def test_every_official_parameter_gets_a_gradient_in_torch_layout(step, reference_gradients):
+def test_every_official_parameter_gets_a_gradient_in_torch_layout(step):
+    reference_gradients = reference("gradients")
     _, _, grads = step
     assert set(grads) == set(reference_gradients)
     for key, value in reference_gradients.items():
         assert grads[key].shape == value.shape, key
 
 
-def test_gradients_match_the_official_step(step, reference_gradients):
+def test_gradients_match_the_official_step(step):
+    reference_gradients = reference("gradients")
     dtype, _, grads = step
     errors = compare_gradients(grads, reference_gradients)
     bad_zero = {k: v for k, v in errors["zero"].items() if v > ZERO_RTOL}
@@ -325,7 +288,8 @@ def intermediates(request):
     return request.param, got, losses
 
 
-def test_intermediate_tensors_match_the_official_step(intermediates, outputs):
+def test_intermediate_tensors_match_the_official_step(intermediates):
+    outputs = reference("outputs")
     dtype, got, losses = intermediates
     names = {k for k in outputs if not k.startswith(("loss_", "sn_"))}
     assert set(got) == names, (sorted(names - set(got)), sorted(set(got) - names))
@@ -352,7 +316,7 @@ def pool_windows(x: np.ndarray) -> np.ndarray:
     return x.transpose(0, 1, 3, 5, 2, 4).reshape(b, h // 2, w // 2, c, 4)
 
 
-def test_float32_max_pool_ties_make_half_the_keypoint_detector_error(reference_gradients):
+def test_float32_max_pool_ties_make_half_the_keypoint_detector_error():
     """Why the float32 keypoint detector needs ``FLOAT32_KP_DETECTOR``: where two inputs of a
     VGG19 max-pool window on the prediction are closer than float32's forward error, float32
     and float64 pick different maxima and route the perceptual gradient differently. Forcing
@@ -363,6 +327,8 @@ def test_float32_max_pool_ties_make_half_the_keypoint_detector_error(reference_g
 
     from fomm_tf.nets.weights import torch_gradients
     from fomm_tf.training.parity import precision
+
+    reference_gradients = reference("gradients")
 
     _, _, pools32 = step_outputs("float32")
     _, _, pools64 = step_outputs("float64")
