@@ -89,7 +89,25 @@ RECIPES = {
         "face-128",
         "face128",
         ["--perceptual-features", "hed-vgg16"],
-        {"perceptual": [0.43] * 5},
+        {"loss_weights": {"perceptual": [0.43] * 5}},
+    ),
+    # the generator's warped skip connections (fomm_tf.warped_skips), on bfloat16's recipe
+    "warped-skips": (
+        "face-128",
+        "face128",
+        ["--perceptual-features", "pixels", "--precision", "bfloat16"],
+        {"fomm_tf": {"warped_skips": True}},
+    ),
+    "vgg19-bf16": (
+        "face-128",
+        "face128",
+        ["--perceptual-features", "vgg19", "--precision", "bfloat16"],
+    ),
+    "vgg19-skips-bf16": (
+        "face-128",
+        "face128",
+        ["--perceptual-features", "vgg19", "--precision", "bfloat16"],
+        {"fomm_tf": {"warped_skips": True}},
     ),
 }
 BASELINE = "pixels"
@@ -98,16 +116,17 @@ LOOP_LINE = re.compile(r"loop time: ([0-9.]+) s/step, CPU ([0-9.]+) s/step")
 
 def recipe_config(name: str, root: Path) -> str:
     """The recipe's config: a shipped name, or ROOT/configs/NAME.yaml where the recipe
-    changes ``loss_weights`` (written here from the shipped config)."""
-    config, weights = RECIPES[name][0], (RECIPES[name] + ({},))[3]
-    if not weights:
+    changes ``loss_weights`` or the ``fomm_tf`` section (written here from the shipped config)."""
+    config, changes = RECIPES[name][0], (RECIPES[name] + ({},))[3]
+    if not changes:
         return config
     import yaml
 
     from fomm_tf.config import shipped_config_path
 
     raw = yaml.safe_load(shipped_config_path(config).read_text())
-    raw["train_params"]["loss_weights"].update(weights)
+    raw["train_params"]["loss_weights"].update(changes.get("loss_weights", {}))
+    raw["fomm_tf"] = {**(raw.get("fomm_tf") or {}), **changes.get("fomm_tf", {})}
     path = root / "configs" / f"{name}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(raw, sort_keys=False))

@@ -9,6 +9,8 @@ official code:
 ```yaml
 fomm_tf:
   align_corners: false   # grid_sample convention; true reproduces torch <= 1.2
+  warped_skips: false    # generator: warped encoder features at every scale (ours, off in
+                         # every official config; see OcclusionAwareGenerator)
 ```
 """
 
@@ -77,6 +79,7 @@ class GeneratorConfig:
     estimate_occlusion_map: bool = True
     dense_motion_params: DenseMotionConfig | None = None
     align_corners: bool = False
+    warped_skips: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,10 @@ class FommConfig:
     def to_yaml(self) -> str:
         raw = dict(self.raw)
         raw.setdefault("fomm_tf", {})
-        raw["fomm_tf"] = dict(raw["fomm_tf"], align_corners=self.align_corners)
+        ours = dict(raw["fomm_tf"], align_corners=self.align_corners)
+        if self.generator.warped_skips:
+            ours["warped_skips"] = True
+        raw["fomm_tf"] = ours
         return yaml.safe_dump(raw, sort_keys=False)
 
 
@@ -147,6 +153,7 @@ def config_from_dict(raw: dict[str, Any], name: str = "custom") -> FommConfig:
             **gen_params,
             "dense_motion_params": dense,
             "align_corners": bool(ours.get("align_corners", False)),
+            "warped_skips": bool(ours.get("warped_skips", False)),
         },
         f"{name}: generator_params",
     )
