@@ -45,7 +45,8 @@ android-jars:
 			junit4 libgoogle-gson-java; \
 	fi
 
-# Twice: the plain generator, and one with warped skips (two more per-source tensors).
+# Twice: the plain generator, and one with warped skips and source blend (three more
+# per-source tensors).
 android-test: $(STAMP) android-jars $(ANDROID_BUILD)/golden-skips
 	rm -rf $(ANDROID_BUILD)/golden
 	$(PY) -m fomm_tf.cli export --config tiny-64 --random-weights --quant int8 \
@@ -56,7 +57,7 @@ android-test: $(STAMP) android-jars $(ANDROID_BUILD)/golden-skips
 .PHONY: $(ANDROID_BUILD)/golden-skips
 $(ANDROID_BUILD)/golden-skips: $(STAMP)
 	rm -rf $@ $(ANDROID_BUILD)/model-skips
-	$(PY) -m fomm_tf.cli export --config tests/data/tiny-64-warped-skips.yaml --random-weights \
+	$(PY) -m fomm_tf.cli export --config tests/data/tiny-64-skips-blend.yaml --random-weights \
 		--quant int8 -o $(ANDROID_BUILD)/model-skips --golden $@
 
 # The app's assets (not committed): graphs + contract, a driving clip and a default source.

@@ -98,6 +98,13 @@ RECIPES = {
         ["--perceptual-features", "pixels", "--precision", "bfloat16"],
         {"fomm_tf": {"warped_skips": True}},
     ),
+    # warped skips and the output blended with the warped source (fomm_tf.source_blend)
+    "skips-blend": (
+        "face-128",
+        "face128",
+        ["--perceptual-features", "pixels", "--precision", "bfloat16"],
+        {"fomm_tf": {"warped_skips": True, "source_blend": True}},
+    ),
     "vgg19-bf16": (
         "face-128",
         "face128",

@@ -11,6 +11,8 @@ fomm_tf:
   align_corners: false   # grid_sample convention; true reproduces torch <= 1.2
   warped_skips: false    # generator: warped encoder features at every scale (ours, off in
                          # every official config; see OcclusionAwareGenerator)
+  source_blend: false    # generator: the output blended with the warped source by the
+                         # occlusion map (ours, off in every official config)
 ```
 """
 
@@ -80,6 +82,7 @@ class GeneratorConfig:
     dense_motion_params: DenseMotionConfig | None = None
     align_corners: bool = False
     warped_skips: bool = False
+    source_blend: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,8 +112,9 @@ class FommConfig:
         raw = dict(self.raw)
         raw.setdefault("fomm_tf", {})
         ours = dict(raw["fomm_tf"], align_corners=self.align_corners)
-        if self.generator.warped_skips:
-            ours["warped_skips"] = True
+        for key in ("warped_skips", "source_blend"):
+            if getattr(self.generator, key):
+                ours[key] = True
         raw["fomm_tf"] = ours
         return yaml.safe_dump(raw, sort_keys=False)
 
@@ -154,6 +158,7 @@ def config_from_dict(raw: dict[str, Any], name: str = "custom") -> FommConfig:
             "dense_motion_params": dense,
             "align_corners": bool(ours.get("align_corners", False)),
             "warped_skips": bool(ours.get("warped_skips", False)),
+            "source_blend": bool(ours.get("source_blend", False)),
         },
         f"{name}: generator_params",
     )

@@ -16,6 +16,11 @@ that does not move (a still background, the texture of a rigidly moving face) re
 output at full resolution instead of being rebuilt through the bottleneck. It adds no layer
 (the up blocks and the final conv take twice the channels), so official checkpoints load
 unchanged when it is off.
+
+``source_blend`` (ours; off in every official config) blends the output with the source
+warped by the same flow, weighted by the occlusion map (:func:`blend_with_source`), as
+Thin-Plate-Spline Motion Model's generator ends: where the source is visible its own pixels
+pass through, and the decoder paints only what the occlusion map hides. It adds no weights.
 """
 
 from __future__ import annotations
@@ -65,6 +70,18 @@ def warp_skips(skips: list[tf.Tensor], motion: dict, align_corners: bool) -> lis
     return out
 
 
+def blend_with_source(
+    prediction: tf.Tensor, deformed: tf.Tensor, occlusion: tf.Tensor
+) -> tf.Tensor:
+    """``Ô ⊙ f_w(S, T̂) + (1 − Ô) ⊙ prediction``: the warped source where the occlusion map
+    says it is visible (resized bilinearly to the frame), the decoder's frame elsewhere."""
+    h, w = prediction.shape[1], prediction.shape[2]
+    if occlusion.shape[1] != h or occlusion.shape[2] != w:
+        occlusion = resize_bilinear(occlusion, h, w)
+    occlusion = tf.cast(occlusion, prediction.dtype)
+    return prediction * (1 - occlusion) + tf.cast(deformed, prediction.dtype) * occlusion
+
+
 @keras.saving.register_keras_serializable(package="fomm_tf")
 class OcclusionAwareGenerator(keras.Model):
     """Renders the source image in the pose given by the driving keypoints.
@@ -100,6 +117,7 @@ class OcclusionAwareGenerator(keras.Model):
         dense_motion_params=None,
         align_corners=False,
         warped_skips=False,
+        source_blend=False,
         **kwargs,
     ):
         # Inputs (keypoints, images) stay float32 under mixed precision; layers inside cast.
@@ -119,9 +137,14 @@ class OcclusionAwareGenerator(keras.Model):
             dense_motion_params=dict(dense_motion_params) if dense_motion_params else None,
             align_corners=bool(align_corners),
             warped_skips=bool(warped_skips),
+            source_blend=bool(source_blend),
         )
         self.align_corners = bool(align_corners)
         self.warped_skips = bool(warped_skips)
+        # the blend needs a flow and an occlusion map; without them it is the plain generator
+        self.source_blend = bool(
+            source_blend and dense_motion_params is not None and estimate_occlusion_map
+        )
         self.dense_motion_network = None
         if dense_motion_params is not None:
             dm = {
@@ -172,8 +195,9 @@ class OcclusionAwareGenerator(keras.Model):
         return children
 
     def encode_source(self, source, training=False) -> dict:
-        """Everything that depends on the source alone: ``features``, ``source_small`` and,
-        with ``warped_skips``, the encoder's maps above the bottleneck (:func:`skip_names`)."""
+        """Everything that depends on the source alone: ``features``, ``source_small``, with
+        ``warped_skips`` the encoder's maps above the bottleneck (:func:`skip_names`), with
+        ``source_blend`` the source itself (``source_image``)."""
         out = self.first(source, training=training)
         maps = []
         for block in self.down_blocks:
@@ -182,6 +206,8 @@ class OcclusionAwareGenerator(keras.Model):
         cache = {"features": out}
         if self.warped_skips:
             cache.update(zip(skip_names(len(self.down_blocks)), maps))
+        if self.source_blend:
+            cache["source_image"] = tf.identity(source)
         if self.dense_motion_network is not None:
             cache["source_small"] = self.dense_motion_network.downscale(source)
         return cache
@@ -225,6 +251,14 @@ class OcclusionAwareGenerator(keras.Model):
             if with_deformed:
                 result["deformed"] = self.warp(source, motion["deformation"])
         result["prediction"] = self.decode(out, skips, training=training)
+        if self.source_blend:
+            image = source if source is not None else cache["source_image"]
+            deformed = result.get("deformed")
+            if deformed is None:
+                deformed = self.warp(image, motion["deformation"])
+            result["prediction"] = blend_with_source(
+                result["prediction"], deformed, motion["occlusion_map"]
+            )
         return result
 
     def call(self, source, kp_source, kp_driving, training=False):
