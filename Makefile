@@ -45,11 +45,20 @@ android-jars:
 			junit4 libgoogle-gson-java; \
 	fi
 
-android-test: $(STAMP) android-jars
+# Twice: the plain generator, and one with warped skips and source blend (three more
+# per-source tensors).
+android-test: $(STAMP) android-jars $(ANDROID_BUILD)/golden-skips
 	rm -rf $(ANDROID_BUILD)/golden
 	$(PY) -m fomm_tf.cli export --config tiny-64 --random-weights --quant int8 \
 		-o $(ANDROID_BUILD)/model --golden $(ANDROID_BUILD)/golden
 	android_demo/core/run-tests.sh $(ANDROID_BUILD)/golden $(ANDROID_BUILD)/core
+	android_demo/core/run-tests.sh $(ANDROID_BUILD)/golden-skips $(ANDROID_BUILD)/core
+
+.PHONY: $(ANDROID_BUILD)/golden-skips
+$(ANDROID_BUILD)/golden-skips: $(STAMP)
+	rm -rf $@ $(ANDROID_BUILD)/model-skips
+	$(PY) -m fomm_tf.cli export --config tests/data/tiny-64-skips-blend.yaml --random-weights \
+		--quant int8 -o $(ANDROID_BUILD)/model-skips --golden $@
 
 # The app's assets (not committed): graphs + contract, a driving clip and a default source.
 # Default: the bundled model (face-128); ANDROID_CHECKPOINT=path/to/vox-cpk.pth.tar (with
@@ -144,6 +153,9 @@ web-test: $(STAMP) web-npm web-chromium
 	$(PY) -m fomm_tf.apps.web prepare $(WEB_BUILD)/test
 	cd $(WEB) && FOMM_GOLDEN_DIR=$(CURDIR)/$(WEB_BUILD)/test/golden FOMM_WEB_DIR=$(CURDIR)/$(WEB_BUILD)/test \
 		node --test --test-reporter=spec test/
+	$(MAKE) $(ANDROID_BUILD)/golden-skips
+	cd $(WEB) && FOMM_GOLDEN_DIR=$(CURDIR)/$(ANDROID_BUILD)/golden-skips \
+		node --test --test-reporter=spec test/golden.test.mjs
 	cd $(WEB) && CHROMIUM=$(CHROMIUM) node tools/e2e.mjs $(CURDIR)/$(WEB_BUILD)/test
 	$(PY) -m fomm_tf.apps.web compare $(WEB_BUILD)/test
 	$(PY) -m fomm_tf.apps.web photo $(WEB_BUILD)/test

@@ -88,25 +88,52 @@ RECIPES = {
         "face-128",
         "face128",
         ["--perceptual-features", "hed-vgg16"],
-        {"perceptual": [0.43] * 5},
+        {"loss_weights": {"perceptual": [0.43] * 5}},
+    ),
+    # the generator's warped skip connections (fomm_tf.warped_skips), on bfloat16's recipe
+    "warped-skips": (
+        "face-128",
+        "face128",
+        ["--perceptual-features", "pixels", "--precision", "bfloat16"],
+        {"fomm_tf": {"warped_skips": True}},
+    ),
+    # warped skips and the output blended with the warped source (fomm_tf.source_blend)
+    "skips-blend": (
+        "face-128",
+        "face128",
+        ["--perceptual-features", "pixels", "--precision", "bfloat16"],
+        {"fomm_tf": {"warped_skips": True, "source_blend": True}},
+    ),
+    "vgg19-bf16": (
+        "face-128",
+        "face128",
+        ["--perceptual-features", "vgg19", "--precision", "bfloat16"],
+    ),
+    "vgg19-skips-bf16": (
+        "face-128",
+        "face128",
+        ["--perceptual-features", "vgg19", "--precision", "bfloat16"],
+        {"fomm_tf": {"warped_skips": True}},
     ),
 }
 BASELINE = "pixels"
+BASELINE_GENERATOR = {"warped_skips": False, "source_blend": False}
 LOOP_LINE = re.compile(r"loop time: ([0-9.]+) s/step, CPU ([0-9.]+) s/step")
 
 
 def recipe_config(name: str, root: Path) -> str:
-    """The recipe's config: a shipped name, or ROOT/configs/NAME.yaml where the recipe
-    changes ``loss_weights`` (written here from the shipped config)."""
-    config, weights = RECIPES[name][0], (RECIPES[name] + ({},))[3]
-    if not weights:
-        return config
+    """ROOT/configs/NAME.yaml: the shipped config with the levers' baseline generator (no warped
+    skips, no source blend: the recipe the levers were measured against) and the recipe's
+    changes to ``loss_weights`` or the ``fomm_tf`` section."""
     import yaml
 
     from fomm_tf.config import shipped_config_path
 
+    config, changes = RECIPES[name][0], (RECIPES[name] + ({},))[3]
     raw = yaml.safe_load(shipped_config_path(config).read_text())
-    raw["train_params"]["loss_weights"].update(weights)
+    raw["train_params"]["loss_weights"].update(changes.get("loss_weights", {}))
+    raw["fomm_tf"] = {**(raw.get("fomm_tf") or {}), **BASELINE_GENERATOR}
+    raw["fomm_tf"].update(changes.get("fomm_tf", {}))
     path = root / "configs" / f"{name}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -118,6 +145,7 @@ def train_cmd(name: str, root: Path, log_dir: Path, steps: int) -> list[str]:
     _, data, extra = RECIPES[name][:3]
     flags = list(DM.TRAIN_FLAGS)
     flags[flags.index("--config") + 1] = recipe_config(name, root)
+    flags[flags.index("--precision") + 1] = "float32"  # the baseline's; recipes may override
     return [
         *(sys.executable, "-m", "fomm_tf.cli", "train", *flags, *extra),
         *("--data", str(root / "data" / data), "--log-dir", str(log_dir)),

@@ -38,7 +38,7 @@ TRAIN_DATA = {"train": 400, "test": 12, "frames": 48, "size": 128, "seed": 1}
 HELDOUT_DATA = {"train": 0, "test": 12, "frames": 32, "size": 128, "seed": 2}
 CROSS_SEED, CROSS_PAIRS, CROSS_FRAMES = 3, 6, 32
 TRAIN_FLAGS = [
-    *("--config", CONFIG, "--vgg19-weights", "random", "--seed", "0", "--precision", "float32"),
+    *("--config", CONFIG, "--vgg19-weights", "random", "--seed", "0", "--precision", "bfloat16"),
     *("--checkpoint-every", "250", "--keep-checkpoints", "1000"),
     *("--eval-every", "500", "--eval-videos", "4", "--image-every", "500"),
 ]

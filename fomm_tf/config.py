@@ -9,6 +9,10 @@ official code:
 ```yaml
 fomm_tf:
   align_corners: false   # grid_sample convention; true reproduces torch <= 1.2
+  warped_skips: false    # generator: warped encoder features at every scale (ours, off in
+                         # every official config; see OcclusionAwareGenerator)
+  source_blend: false    # generator: the output blended with the warped source by the
+                         # occlusion map (ours, off in every official config)
 ```
 """
 
@@ -77,6 +81,8 @@ class GeneratorConfig:
     estimate_occlusion_map: bool = True
     dense_motion_params: DenseMotionConfig | None = None
     align_corners: bool = False
+    warped_skips: bool = False
+    source_blend: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,11 @@ class FommConfig:
     def to_yaml(self) -> str:
         raw = dict(self.raw)
         raw.setdefault("fomm_tf", {})
-        raw["fomm_tf"] = dict(raw["fomm_tf"], align_corners=self.align_corners)
+        ours = dict(raw["fomm_tf"], align_corners=self.align_corners)
+        for key in ("warped_skips", "source_blend"):
+            if getattr(self.generator, key):
+                ours[key] = True
+        raw["fomm_tf"] = ours
         return yaml.safe_dump(raw, sort_keys=False)
 
 
@@ -147,6 +157,8 @@ def config_from_dict(raw: dict[str, Any], name: str = "custom") -> FommConfig:
             **gen_params,
             "dense_motion_params": dense,
             "align_corners": bool(ours.get("align_corners", False)),
+            "warped_skips": bool(ours.get("warped_skips", False)),
+            "source_blend": bool(ours.get("source_blend", False)),
         },
         f"{name}: generator_params",
     )

@@ -38,6 +38,11 @@ RANGES: dict[str, list[float | None]] = {
     "source": [0.0, 1.0],
     "source_small": [0.0, 1.0],
     "features": [0.0, None],
+    # warped_skips: the encoder's maps above the bottleneck (after a ReLU, like features)
+    "skip_0": [0.0, None],
+    "skip_1": [0.0, None],
+    "skip_2": [0.0, None],
+    "source_image": [0.0, 1.0],  # source_blend: the source, fed to the generator
     "prediction": [0.0, 1.0],
     "value": [-1.0, 1.0],
     "kp_source_value": [-1.0, 1.0],

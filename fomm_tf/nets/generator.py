@@ -7,6 +7,20 @@ residual bottleneck → up blocks → 7×7 conv → sigmoid.
 Work that depends on the source image alone (the encoder features and the downscaled source
 the dense motion network warps) is split out as :meth:`OcclusionAwareGenerator.encode_source`
 so an animation computes it once per source, not once per driving frame.
+
+``warped_skips`` (ours; off in every official config) adds skip connections: the encoder's
+output at every scale above the bottleneck is warped with the same dense motion, masked with
+the occlusion map resized to it (:func:`warp_skips`), and concatenated to the decoder's up
+block output of the same scale, as Thin-Plate-Spline Motion Model's generator does, so detail
+that does not move (a still background, the texture of a rigidly moving face) reaches the
+output at full resolution instead of being rebuilt through the bottleneck. It adds no layer
+(the up blocks and the final conv take twice the channels), so official checkpoints load
+unchanged when it is off.
+
+``source_blend`` (ours; off in every official config) blends the output with the source
+warped by the same flow, weighted by the occlusion map (:func:`blend_with_source`), as
+Thin-Plate-Spline Motion Model's generator ends: where the source is visible its own pixels
+pass through, and the decoder paints only what the occlusion map hides. It adds no weights.
 """
 
 from __future__ import annotations
@@ -37,6 +51,35 @@ def occlude(features: tf.Tensor, occlusion: tf.Tensor) -> tf.Tensor:
     if occlusion.shape[1] != features.shape[1] or occlusion.shape[2] != features.shape[2]:
         occlusion = resize_bilinear(occlusion, features.shape[1], features.shape[2])
     return features * tf.cast(occlusion, features.dtype)
+
+
+def skip_names(num_down_blocks: int) -> list[str]:
+    """The cache keys of the skip features, full resolution first (``skip_0``, ``skip_1``…)."""
+    return [f"skip_{i}" for i in range(num_down_blocks)]
+
+
+def warp_skips(skips: list[tf.Tensor], motion: dict, align_corners: bool) -> list[tf.Tensor]:
+    """Eq. 8 at every scale: each skip feature map warped by the dense flow and masked by the
+    occlusion map, both resized bilinearly to that map's size."""
+    out = []
+    for features in skips:
+        warped = deform_input(features, motion["deformation"], align_corners)
+        if "occlusion_map" in motion:
+            warped = occlude(warped, motion["occlusion_map"])
+        out.append(warped)
+    return out
+
+
+def blend_with_source(
+    prediction: tf.Tensor, deformed: tf.Tensor, occlusion: tf.Tensor
+) -> tf.Tensor:
+    """``Ô ⊙ f_w(S, T̂) + (1 − Ô) ⊙ prediction``: the warped source where the occlusion map
+    says it is visible (resized bilinearly to the frame), the decoder's frame elsewhere."""
+    h, w = prediction.shape[1], prediction.shape[2]
+    if occlusion.shape[1] != h or occlusion.shape[2] != w:
+        occlusion = resize_bilinear(occlusion, h, w)
+    occlusion = tf.cast(occlusion, prediction.dtype)
+    return prediction * (1 - occlusion) + tf.cast(deformed, prediction.dtype) * occlusion
 
 
 @keras.saving.register_keras_serializable(package="fomm_tf")
@@ -73,6 +116,8 @@ class OcclusionAwareGenerator(keras.Model):
         estimate_occlusion_map=True,
         dense_motion_params=None,
         align_corners=False,
+        warped_skips=False,
+        source_blend=False,
         **kwargs,
     ):
         # Inputs (keypoints, images) stay float32 under mixed precision; layers inside cast.
@@ -91,8 +136,15 @@ class OcclusionAwareGenerator(keras.Model):
             estimate_occlusion_map=estimate_occlusion_map,
             dense_motion_params=dict(dense_motion_params) if dense_motion_params else None,
             align_corners=bool(align_corners),
+            warped_skips=bool(warped_skips),
+            source_blend=bool(source_blend),
         )
         self.align_corners = bool(align_corners)
+        self.warped_skips = bool(warped_skips)
+        # the blend needs a flow and an occlusion map; without them it is the plain generator
+        self.source_blend = bool(
+            source_blend and dense_motion_params is not None and estimate_occlusion_map
+        )
         self.dense_motion_network = None
         if dense_motion_params is not None:
             dm = {
@@ -143,22 +195,33 @@ class OcclusionAwareGenerator(keras.Model):
         return children
 
     def encode_source(self, source, training=False) -> dict:
-        """Everything that depends on the source alone: ``features`` and ``source_small``."""
+        """Everything that depends on the source alone: ``features``, ``source_small``, with
+        ``warped_skips`` the encoder's maps above the bottleneck (:func:`skip_names`), with
+        ``source_blend`` the source itself (``source_image``)."""
         out = self.first(source, training=training)
+        maps = []
         for block in self.down_blocks:
+            maps.append(out)
             out = block(out, training=training)
         cache = {"features": out}
+        if self.warped_skips:
+            cache.update(zip(skip_names(len(self.down_blocks)), maps))
+        if self.source_blend:
+            cache["source_image"] = tf.identity(source)
         if self.dense_motion_network is not None:
             cache["source_small"] = self.dense_motion_network.downscale(source)
         return cache
 
-    def decode(self, features, training=False):
-        """Bottleneck → up blocks → final conv → sigmoid."""
+    def decode(self, features, skips=None, training=False):
+        """Bottleneck → up blocks → final conv → sigmoid. ``skips`` (full resolution first),
+        when given, are concatenated to the up block outputs of their scale."""
         out = features
         for block in self.bottleneck:
             out = block(out, training=training)
-        for block in self.up_blocks:
+        for i, block in enumerate(self.up_blocks):
             out = block(out, training=training)
+            if skips:
+                out = tf.concat([out, tf.cast(skips[-(i + 1)], out.dtype)], axis=-1)
         return tf.sigmoid(tf.cast(self.final(out), float_dtype()))
 
     def warp(self, image, deformation):
@@ -170,6 +233,7 @@ class OcclusionAwareGenerator(keras.Model):
     ) -> dict:
         """The per-frame part of :meth:`call`, given :meth:`encode_source`'s ``cache``."""
         out = cache["features"]
+        skips = [cache[k] for k in skip_names(len(self.down_blocks))] if self.warped_skips else []
         result = {}
         if self.dense_motion_network is not None:
             motion = self.dense_motion_network(
@@ -183,9 +247,18 @@ class OcclusionAwareGenerator(keras.Model):
             out = self.warp(out, motion["deformation"])  # eq. 8: ξ' = Ô ⊙ f_w(ξ, T̂)
             if "occlusion_map" in motion:
                 out = occlude(out, motion["occlusion_map"])
+            skips = warp_skips(skips, motion, self.align_corners)
             if with_deformed:
                 result["deformed"] = self.warp(source, motion["deformation"])
-        result["prediction"] = self.decode(out, training=training)
+        result["prediction"] = self.decode(out, skips, training=training)
+        if self.source_blend:
+            image = source if source is not None else cache["source_image"]
+            deformed = result.get("deformed")
+            if deformed is None:
+                deformed = self.warp(image, motion["deformation"])
+            result["prediction"] = blend_with_source(
+                result["prediction"], deformed, motion["occlusion_map"]
+            )
         return result
 
     def call(self, source, kp_source, kp_driving, training=False):

@@ -9,7 +9,7 @@ import { test } from "node:test";
 import { fitFrame, toUint8 } from "../src/image.js";
 import { MotionTransfer, motionFromContract } from "../src/motion.js";
 import { dequantize, quantize } from "../src/quant.js";
-import { checkContract } from "../src/contract.js";
+import { checkContract, GRAPHS as GRAPH_NAMES } from "../src/contract.js";
 
 const DIR = process.env.FOMM_GOLDEN_DIR;
 const FILES = ["images.json", "preprocess.json", "postprocess.json", "quantization.json", "motion.json", "full_frame.json", "contract.json"];
@@ -135,4 +135,39 @@ test("full frame: preprocessing, scale and normalized keypoints of the recorded 
     const pred = f32(doc.frames[i].prediction);
     assert.deepEqual(Array.from(pred, toUint8), doc.frames[i].prediction_uint8, `frame ${i} uint8`);
   });
+});
+
+test("full frame through the page's Animator: each graph fed what Python fed it, by name", async () => {
+  const { Animator } = await import("../src/pipeline.js");
+  const doc = load("full_frame.json");
+  const contract = checkContract(load("contract.json"));
+  const [h, w] = contract.image_size;
+  let next = 0;
+  const unwrap = (v) => (v && v.held ? v.held : v);
+  const replay = (graph) => ({
+    tensor: (name, data) => ({ held: data, delete() {} }),
+    async run(feeds) {
+      const call = doc.calls[next];
+      assert.ok(call, `more graph calls than Python made (${graph})`);
+      const where = `call ${next} (${graph})`;
+      assert.equal(call.graph, graph, `${where}: graph`);
+      assert.deepEqual(Object.keys(feeds).sort(), Object.keys(call.inputs).sort(), `${where}: input names`);
+      for (const [name, entry] of Object.entries(call.inputs)) {
+        assertClose(Float32Array.from(unwrap(feeds[name])), f32(entry), `${where}: ${name}`);
+      }
+      next += 1;
+      return Object.fromEntries(Object.entries(call.outputs).map(([k, v]) => [k, f32(v)]));
+    },
+    delete() {},
+  });
+  const graphs = Object.fromEntries(GRAPH_NAMES.map((g) => [g, replay(g)]));
+  const animator = new Animator(contract, MotionTransfer.fromContract(contract), graphs, { accelerators: {} });
+  const src = rgba(doc.source);
+  await animator.setSource(fitFrame(src.data, src.w, src.h, h, w));
+  for (const [i, d] of doc.driving.entries()) {
+    const img = rgba(d);
+    const r = await animator.animate(fitFrame(img.data, img.w, img.h, h, w));
+    assertClose(r.prediction, f32(doc.frames[i].prediction), `frame ${i} prediction`);
+  }
+  assert.equal(next, doc.calls.length, "every recorded call replayed");
 });
