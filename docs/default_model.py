@@ -27,6 +27,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -215,8 +216,27 @@ def cmd_card(args) -> int:
                 ev = evaluate(models_from_checkpoint(CONFIG, path), list_videos(heldout), detector)
                 compare.append((name, s, hours_at(key, s), ev.report["model"]))
 
+    # 4. a real photo driven by a talking head; 5. speed of the shipped networks at 128²
+    with tempfile.TemporaryDirectory(prefix="fomm-card-") as tmp:
+        photo = real_photo(
+            str(out / f"{CONFIG}.yaml"),
+            str(weights),
+            heldout_clip(Path(args.root)),
+            Path(tmp),
+            panel=out / "real_photo.jpg",
+        )
+        speed = card_speed(out / f"{CONFIG}.yaml", weights, Path(tmp))
+    levers = json.loads(Path(args.levers).read_text()) if args.levers else None
+
     card = {
         "config": CONFIG,
+        "real_photo": photo,
+        "image_size": models.config.image_size[0],
+        "speed": speed,
+        "levers": levers,
+        "precision": TRAIN_FLAGS[TRAIN_FLAGS.index("--precision") + 1],
+        "features": args.features,
+        "command": card_command(run, args),
         "step": step,
         "training_hours": hours_at("run", step),
         "heldout": main.report,
@@ -234,6 +254,39 @@ def cmd_card(args) -> int:
     (out / "MODEL_CARD.md").write_text(model_card(card, run, other))
     print(f"wrote {out}", file=sys.stderr)
     return 0
+
+
+def card_speed(config: Path, weights: Path, tmp: Path) -> dict:
+    """Frames/s of one animated frame at 128² on this CPU (2 threads): the Keras networks
+    (``fomm bench``'s timing, the shipped config) and the int8 LiteRT graphs of the shipped
+    weights (``fomm export --quant int8``, then ``fomm bench --backend tflite``)."""
+    from fomm_tf.bench.frame import bench_keras, bench_tflite
+
+    keras = bench_keras(str(config), frames=20, threads=2)
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "fomm_tf.cli", "export", "--config", str(config)),
+            *("--checkpoint", str(weights), "--quant", "int8", "-o", str(tmp / "int8")),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    lite = bench_tflite(tmp / "int8", frames=50, threads=2)
+    return {
+        "keras_ms": keras["ms_per_frame"],
+        "int8_ms": lite["ms_per_frame"],
+        "threads": 2,
+    }
+
+
+def card_command(run: Path, args) -> str:
+    """The training command as ``train`` ran it (and how many times it started: resumes)."""
+    starts = len(list((run / "tensorboard").glob("events.out.tfevents.*")))
+    return (
+        f"python docs/default_model.py --root data train --features {args.features} "
+        f"--log-dir {run.name} (started {starts} time(s); every start after the first "
+        "resumed from the newest checkpoint)"
+    )
 
 
 def model_card(card: dict, run: Path, other: Path | None) -> str:
@@ -259,10 +312,19 @@ def model_card(card: dict, run: Path, other: Path | None) -> str:
         f"(200 identities) × {TRAIN_DATA['frames']} frames at 128², dataset seed "
         f"{TRAIN_DATA['seed']}.",
         f"- {card['step']} steps at batch 4, {card['training_hours']:.2f} h of training on "
-        f"{card['hardware']}: the first {card['first_phase_steps']} steps on one core (the "
-        "comparison run had the other), the rest on both.",
-        f"- Perceptual loss: `{run.name.split('-')[-1]}` features "
-        "(no ImageNet VGG19 weights can be downloaded here; see the comparison).",
+        f"{card['hardware']}"
+        + (
+            f": the first {card['first_phase_steps']} steps on one core (the comparison run "
+            "had the other), the rest on both."
+            if card.get("first_phase_steps")
+            else f", in {card['precision']}; the command: `{card['command']}`."
+        ),
+        f"- Perceptual loss: `{card['features']}` features "
+        "(no ImageNet VGG19 weights can be downloaded here; see the levers).",
+        "- Generator: FOMM's occlusion-aware generator with two options of ours (the `fomm_tf` "
+        "section of the config): the encoder's maps warped into the decoder at every scale "
+        "(`warped_skips`) and the output blended with the warped source by the occlusion map "
+        "(`source_blend`), so what the source shows passes through at full resolution.",
         "",
         f"## Held-out evaluation (dataset seed {HELDOUT_DATA['seed']}: "
         f"{h['videos']} videos × {HELDOUT_DATA['frames']} frames, identities never seen)",
@@ -301,6 +363,53 @@ def model_card(card: dict, run: Path, other: Path | None) -> str:
         "![cross identity](cross_identity.jpg)",
         "",
     ]
+    if card.get("real_photo"):
+        r, sp = card["real_photo"], card["speed"]
+        lines += [
+            "## A real photo",
+            "",
+            f"scikit-image's `{r['photo']}` animated by `fomm animate` (face crop, paste-back) "
+            "with a held-out synthetic talking head as the driver (no real talking-head clip "
+            "can be downloaded here). dlib's identity distance of the animated face to the "
+            f"photo's (same person below 0.6): {r['same_person']:.0%} of {r['frames']} frames "
+            f"the same person (faces found in {r['faces_found']}), median distance "
+            f"{r['median_distance'] if r['median_distance'] is None else round(r['median_distance'], 3)}"
+            f"; detail in the face box {r['median_detail']:.2f}× the photo's (median), where "
+            f"the photo itself cut to {card['image_size']}² and pasted back keeps "
+            f"{r['detail_ceiling']:.2f}× (a {card['image_size']}² model's ceiling here): "
+            f"{r['detail_of_ceiling']:.2f}× of that ceiling. "
+            "Reproduce: `python docs/default_model.py --root data photo`.",
+            "",
+            "![real photo](real_photo.jpg)",
+            "",
+            "## Speed (one animated frame at 128², 2 threads)",
+            "",
+            f"Keras (float32): {sp['keras_ms']:.1f} ms ({1000 / sp['keras_ms']:.0f} frames/s); "
+            f"int8 LiteRT graphs: {sp['int8_ms']:.1f} ms ({1000 / sp['int8_ms']:.0f} frames/s).",
+            "",
+        ]
+    if card.get("levers"):
+        lv = card["levers"]
+        lines += [
+            "## Levers (equal training time, from scratch)",
+            "",
+            "How this recipe was chosen: each lever trained for the same wall time on a quiet "
+            "machine from the same seed, evaluated on the held-out set "
+            "(`benchmarks/bench_levers.py`; [docs/levers.md](../../docs/levers.md)).",
+            "",
+            "| recipe | steps | s/step | L1 ↓ | AKD (px) ↓ | MKR ↓ | detail ↑ |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, m in lv["runs"].items():
+            lines.append(
+                f"| {name} | {m['steps']} | {m['s_per_step']:.3f} | {m['l1']:.4f} | "
+                f"{m['akd']:.2f} | {m['mkr']:.3f} | {m['detail']:.2f} |"
+            )
+        c = lv["copy_source"]
+        lines += [
+            f"| copy source | – | – | {c['l1']:.4f} | {c['akd']:.2f} | {c['mkr']:.3f} | 1.00 |"
+        ]
+        lines += ["", "![learning curves](learning_curve.png)", ""]
     if card["comparison"]:
         lines += [
             "## Perceptual features: random-VGG19 pyramid vs plain L1 pyramid",
@@ -331,6 +440,82 @@ def model_card(card: dict, run: Path, other: Path | None) -> str:
     return "\n".join(lines)
 
 
+def real_photo(
+    config: str, weights: str, driving: Path, out: Path, photo: str = "astronaut", panel=None
+):
+    """``fomm animate`` (Keras, face crop, paste-back) of scikit-image's ``photo`` driven by
+    ``driving``; the animation scored by :mod:`fomm_tf.eval.real_photo`. Writes
+    ``OUT/real_photo.mp4`` and a panel (photo, driving and animated frames; default
+    ``OUT/real_photo.jpg``); returns the score summary."""
+    import numpy as np
+    from skimage import data as skimage_data
+
+    from fomm_tf.animation.keras_backend import KerasBackend
+    from fomm_tf.animation.photo import prepare_source
+    from fomm_tf.animation.pipeline import CropOptions, animate_file
+    from fomm_tf.eval.detectors import FaceDetector
+    from fomm_tf.eval.real_photo import resolution_ceiling, score_animation
+    from fomm_tf.media.images import fit_frame, to_uint8, write_image
+    from fomm_tf.media.video_reader import VideoReader
+    from fomm_tf.nets.models import load_models
+
+    out.mkdir(parents=True, exist_ok=True)
+    picture = getattr(skimage_data, photo)()
+    source = out / f"{photo}.png"
+    write_image(source, picture.astype(np.float32) / 255.0)
+    video = out / "real_photo.mp4"
+    models = load_models(weights, config)
+    animate_file(
+        source,
+        driving,
+        video,
+        lambda: KerasBackend(models),
+        crop=CropOptions(source="face", driving="center"),
+        audio=False,
+        progress=False,
+    )
+    frames = [to_uint8(f) for f in VideoReader(video)]
+    detector = FaceDetector()
+    score = score_animation(picture, frames, detector)
+    crop = prepare_source(picture.astype(np.float32) / 255.0, "face", name=photo).crop
+    size = models.config.image_size[0]
+    ceiling = resolution_ceiling(picture, crop, size, detector.box(picture))
+    drive = list(VideoReader(driving, size=256))
+    picks = np.linspace(0, len(frames) - 1, 4).round().astype(int)
+    top = [fit_frame(picture.astype(np.float32) / 255.0, 256)]
+    top += [drive[min(i, len(drive) - 1)] for i in picks]
+    bottom = [np.zeros((256, 256, 3), np.float32)]
+    bottom += [fit_frame(frames[i].astype(np.float32) / 255.0, 256) for i in picks]
+    panel = panel or out / "real_photo.jpg"
+    write_image(panel, np.concatenate([np.hstack(top), np.hstack(bottom)], 0))
+    return {
+        "photo": photo,
+        "driving": str(driving),
+        **score.summary(),
+        "detail_ceiling": ceiling,
+        "detail_of_ceiling": score.median_detail / ceiling,
+    }
+
+
+def cmd_photo(args) -> int:
+    from fomm_tf.bundled import default_model_paths
+
+    config, weights = (args.config, args.checkpoint) if args.checkpoint else default_model_paths()
+    driving = Path(args.driving) if args.driving else heldout_clip(Path(args.root))
+    result = real_photo(str(config), str(weights), driving, Path(args.out), args.photo)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def heldout_clip(root: Path) -> Path:
+    """The driving clip of the real-photo check: the first held-out talking head (no real
+    talking-head clip can be downloaded here)."""
+    clips = sorted((root / "face128-heldout" / "test").glob("*.mp4"))
+    if not clips:
+        raise SystemExit(f"{root}/face128-heldout: no clips; run `data` first")
+    return clips[0]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default="data", help="datasets folder (default: data)")
@@ -348,15 +533,24 @@ def main() -> int:
     c.add_argument("--run", required=True, help="the run to ship")
     c.add_argument("--other", help="the run with the other perceptual features")
     c.add_argument("--step", type=int, help="checkpoint step to ship (default: the newest)")
+    c.add_argument("--levers", help="bench_levers' levers.json, for the card's lever table")
+    c.add_argument("--features", default="pixels", help="the run's --perceptual-features (pixels)")
     c.add_argument("--out", default=str(OUT), help=f"where to write (default: {OUT})")
     c.add_argument(
         "--first-phase-steps",
         type=int,
-        default=1750,
-        help="steps the shipped run made on one core, beside the comparison run (default 1750)",
+        default=0,
+        help="steps the shipped run made on one core, beside a comparison run (default 0)",
     )
+    ph = sub.add_parser("photo", help="a real photo animated by a clip: identity and detail")
+    ph.add_argument("--config", help="config of --checkpoint (default: the bundled model)")
+    ph.add_argument("--checkpoint", help=".weights.h5 (default: the bundled model)")
+    ph.add_argument("--driving", help="driving clip (default: the first held-out clip)")
+    ph.add_argument("--photo", default="astronaut", help="scikit-image picture (astronaut)")
+    ph.add_argument("--out", default="runs/real-photo", help="where to write the video and panel")
     args = parser.parse_args()
-    return {"data": cmd_data, "train": cmd_train, "card": cmd_card}[args.cmd](args)
+    commands = {"data": cmd_data, "train": cmd_train, "card": cmd_card, "photo": cmd_photo}
+    return commands[args.cmd](args)
 
 
 if __name__ == "__main__":
