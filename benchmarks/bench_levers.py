@@ -271,19 +271,12 @@ def cmd_train(args) -> int:
 # ------------------------------------------------------------------------------------------
 
 
-def detail(frame) -> float:
-    """Variance of the Laplacian of a [0, 1] RGB frame, in gray."""
-    import cv2
-    import numpy as np
-
-    gray = cv2.cvtColor(np.asarray(frame, np.float32), cv2.COLOR_RGB2GRAY)
-    return float(cv2.Laplacian(gray, cv2.CV_32F).var())
-
-
 def detail_ratios(visuals) -> tuple[float, float]:
     """Mean over the kept frames of detail(reconstruction) / detail(source), and the same for
     the real driving frames."""
     import numpy as np
+
+    from fomm_tf.eval.metrics import laplacian_detail as detail
 
     model, real = [], []
     for vis in visuals:

@@ -5,7 +5,7 @@ of another identity, both from a seed no training set uses (:data:`DEMO_SEED`). 
 animated with relative motion (paper eq. 14–15); because the renderer can also draw the
 source identity moving exactly as the driver does, the result is scored against that ground
 truth: L1 and AKD (synthetic landmark detector), next to the copy-source baseline (the
-still source picture). Writes ``OUT/demo.mp4`` and ``OUT/demo.gif`` (source | driving |
+still source picture), and the result's detail over the source's (variance of the Laplacian). Writes ``OUT/demo.mp4`` and ``OUT/demo.gif`` (source | driving |
 result, each panel at the model resolution) and the inputs ``OUT/demo-source.png`` and
 ``OUT/demo-driving.mp4`` for trying ``fomm animate`` by hand.
 """
@@ -28,6 +28,7 @@ class DemoResult:
     frames: int
     size: int
     rows: dict  # "animation" / "copy source" → {"l1": ..., "akd": ...}
+    detail: float  # the result panel's detail over the source panel's (frame mean)
 
 
 def make_demo(
@@ -37,7 +38,7 @@ def make_demo(
     ``seed`` >= 0, ``fps`` > 0)."""
     from .eval.cross import animate_clip, cross_clip, score_clip
     from .eval.detectors import SyntheticDetector
-    from .eval.metrics import MetricSums
+    from .eval.metrics import MetricSums, laplacian_detail
     from .media.images import to_uint8, write_image
     from .media.video_writer import VideoWriter
     from .nets.models import load_models
@@ -63,4 +64,5 @@ def make_demo(
     sums = {"model": MetricSums(), "copy_source": MetricSums()}
     score_clip(sums, clip, result, SyntheticDetector("face"))
     rows = {"animation": sums["model"].result(), "copy source": sums["copy_source"].result()}
-    return DemoResult(out, clip.source_id, clip.driver_id, frames, size, rows)
+    detail = np.mean([laplacian_detail(f) for f in result]) / laplacian_detail(clip.source)
+    return DemoResult(out, clip.source_id, clip.driver_id, frames, size, rows, float(detail))

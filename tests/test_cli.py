@@ -184,6 +184,20 @@ def test_demo_runs_end_to_end_on_the_bundled_model(tmp_path):
     # printed with 4 decimals: within half a unit of the last one
     assert rows["copy"] == pytest.approx(np.abs(truth - truth[:1]).mean(), abs=5e-5)
     assert rows["animation"] == pytest.approx(np.abs(truth - result).mean(), abs=5e-5)
+    # The printed detail: variance of the 4-neighbour Laplacian of the grey frames (BT.601
+    # weights, edges replicated), result over source, recomputed in numpy.
+    said = [line for line in res.stderr.splitlines() if "detail is" in line]
+    assert len(said) == 1, res.stderr[-2000:]
+    printed = float(said[0].split("detail is ")[1].split("x")[0])
+
+    def detail(frame):
+        g = np.asarray(frame, np.float64) @ [0.299, 0.587, 0.114]
+        p = np.pad(g, 1, mode="reflect")
+        lap = p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:] - 4 * g
+        return lap.var()
+
+    want = np.mean([detail(f) for f in result]) / detail(truth[0])
+    assert printed == pytest.approx(want, abs=0.006), (printed, want)
 
 
 def test_tflite_backend_reproduces_the_keras_animation(inputs, official_dir):

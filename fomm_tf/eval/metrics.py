@@ -109,3 +109,14 @@ class MetricSums:
             "mkr": mean(self.missing, self.real_visible),
             "aed": mean(self.aed_sum, self.aed_count),
         }
+
+
+def laplacian_detail(frame: np.ndarray) -> float:
+    """Detail of an RGB picture (float in [0, 1] or uint8): the variance of the Laplacian of
+    its grey image. A blur scores near 0; compare pictures of one kind and size by ratio."""
+    import cv2
+
+    img = np.asarray(frame)
+    img = img.astype(np.float32) / 255.0 if img.dtype == np.uint8 else img.astype(np.float32)
+    grey = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
+    return float(cv2.Laplacian(grey, cv2.CV_32F).var())

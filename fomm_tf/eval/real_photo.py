@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .metrics import laplacian_detail
+
 #: dlib's threshold: two embeddings closer than this are the same person.
 SAME_PERSON = 0.6
 
@@ -51,16 +53,14 @@ class PhotoScore:
 
 
 def box_detail(frame_u8: np.ndarray, box) -> float:
-    """Variance of the Laplacian of the grey picture inside ``box`` (left, top, right, bottom)."""
-    import cv2
-
+    """:func:`~fomm_tf.eval.metrics.laplacian_detail` inside ``box`` (left, top, right,
+    bottom), on the uint8 scale (0 for a box under 3 pixels)."""
     h, w = frame_u8.shape[:2]
     x0, y0 = max(0, int(round(box[0]))), max(0, int(round(box[1])))
     x1, y1 = min(w, int(round(box[2]))), min(h, int(round(box[3])))
     if x1 - x0 < 3 or y1 - y0 < 3:
         return 0.0
-    grey = cv2.cvtColor(np.ascontiguousarray(frame_u8[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
-    return float(cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F).var())
+    return 255.0**2 * laplacian_detail(frame_u8[y0:y1, x0:x1])
 
 
 def resolution_ceiling(picture_u8: np.ndarray, crop, size: int, box) -> float:
