@@ -83,7 +83,13 @@ def build_graphs(
 
     @tf.function(input_signature=[tf.TensorSpec(frame.shape, tf.float32, name="source")])
     def source_encoder(source):
-        return dict(gen.encode_source(source, training=False))
+        cache = dict(gen.encode_source(source, training=False))
+        if "source_image" in cache:  # source_blend: the source itself, for the generator
+            # A graph output that is its input tensor comes back as garbage from LiteRT.js
+            # (measured: 10 dB against Python), so it goes through a clip to [0, 1] the
+            # converter keeps (a no-op on a source, which is in [0, 1]).
+            cache["source_image"] = tf.clip_by_value(cache["source_image"], 0.0, 1.0)
+        return cache
 
     graphs = {
         "kp_detector": _freeze("kp_detector", kp_detector),
