@@ -158,6 +158,32 @@ def bf16_steps():
 
 
 @needs_bf16
+def test_frozen_vgg19_is_built_in_the_compute_type_with_the_same_values():
+    """Under mixed_bfloat16 the frozen VGG19's kernels are bfloat16 variables (no cast at
+    every call), holding exactly what the per-call cast of its float32 weights gives: the
+    features equal those of a float32-variable VGG19 under the same policy."""
+    import keras
+    import tensorflow as tf
+
+    from fomm_tf.losses.perceptual import VGG19Features
+    from fomm_tf.nets.layers.precision import dtype_policy
+
+    image = tf.random.uniform((1, 32, 32, 3), seed=2)
+    with dtype_policy("mixed_bfloat16"):
+        vgg = VGG19Features("random", seed=3)
+        kernels = {la.kernel.dtype for s in vgg.layers for la in s if hasattr(la, "kernel")}
+        assert kernels == {"bfloat16"}
+        got = [np.asarray(tf.cast(f, tf.float32)) for f in vgg(image)]
+        with dtype_policy("float32"):
+            ref = VGG19Features("random", seed=3)
+        for layers in ref.layers:  # the float32 weights, cast per call as a mixed layer does
+            for la in layers:
+                la.dtype_policy = keras.DTypePolicy("mixed_bfloat16")
+        want = [np.asarray(tf.cast(f, tf.float32)) for f in ref(image)]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
 def test_bfloat16_losses_match_the_official_step(bf16_steps):
     from helpers import TRAIN_PARITY_DATA as DATA
 
