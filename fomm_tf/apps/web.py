@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("samples", help="sample source.png + driving.webm").add_argument("dir")
     assets = sub.add_parser("assets", help="the page's default model + samples (make web-assets)")
     assets.add_argument("dir")
-    assets.add_argument("--quant", default="int8")
+    assets.add_argument("--quant", default="dynamic")
     assets.add_argument("--config", help="with --checkpoint: another model than the bundled one")
     assets.add_argument("--checkpoint")
     assets.add_argument("--size", type=int, help="frame size instead of the config's")

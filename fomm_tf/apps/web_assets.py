@@ -137,7 +137,7 @@ def export_is_current(
 
 def export_model(
     model_dir: str | os.PathLike,
-    quant: str = "int8",
+    quant: str = "dynamic",
     config: str | None = None,
     checkpoint: str | None = None,
     size: int | None = None,
@@ -164,7 +164,7 @@ def export_model(
 
 def write_assets(
     directory: str | os.PathLike,
-    quant: str = "int8",
+    quant: str = "dynamic",
     config: str | None = None,
     checkpoint: str | None = None,
     size: int | None = None,
