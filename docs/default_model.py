@@ -2,21 +2,22 @@
 
 The whole recipe, step by step (also in ``docs/default-model.md``)::
 
-    python docs/default_model.py data                 # data/face128 (seed 1), data/face128-heldout (seed 2)
-    # the comparison, side by side, one core each (stopped at 1750 and 500 steps):
-    python docs/default_model.py train --features pixels --cores 1 --max-steps 1750 &
-    python docs/default_model.py train --features vgg19  --cores 0 --max-steps 500
-    # the shipped run goes on from its checkpoint on both cores, to the config's 6 epochs
-    # (7500 steps; learning rate ÷10 at 5000 and 6250):
-    python docs/default_model.py train --features pixels
-    python docs/default_model.py card --run runs/face128-pixels --other runs/face128-vgg19
+    python docs/default_model.py data      # data/face128 (seed 1), data/face128-heldout (seed 2)
+    # how the recipe was chosen: each lever for the same wall time (docs/levers.md)
+    python -m benchmarks.bench_levers --root runs/levers2 time
+    python -m benchmarks.bench_levers --root runs/levers2 train --budget-min 6.3 --measure wall
+    python -m benchmarks.bench_levers --root runs/levers2 table
+    # the shipped run: face-128 (warped skips + source blend), pixels, bfloat16, the config's
+    # 6 epochs (7500 steps; learning rate ÷10 at 5000 and 6250)
+    python docs/default_model.py train --features pixels --log-dir runs/face128-sharp
+    python docs/default_model.py card --run runs/face128-sharp --levers runs/levers2/levers.json
+    python docs/default_model.py photo     # the real-photo check alone (any --checkpoint)
 
 ``train`` is ``fomm train`` with the flags below; rerun it to resume exactly where it stopped
-(``--max-steps`` to stop earlier or go on). ``card`` evaluates both runs at equal steps and at
-equal training time on the held-out set, picks nothing by itself (``--run`` is the one
-shipped), writes the weights, config, card JSON, figures and ``MODEL_CARD.md`` into
-``fomm_tf/default_model/``. ``fomm evaluate --data data/face128-heldout`` reproduces the
-card's table from the shipped weights.
+(``--max-steps`` to stop earlier or go on). ``card`` evaluates the run (and ``--other``, a
+second run, at equal steps and equal training time, if given), writes the weights, config,
+card JSON, figures and ``MODEL_CARD.md`` into ``fomm_tf/default_model/``. ``fomm evaluate
+--data data/face128-heldout`` reproduces the card's table from the shipped weights.
 """
 
 from __future__ import annotations
@@ -450,11 +451,18 @@ def model_card(card: dict, run: Path, other: Path | None) -> str:
         lines += ["", "![learning curves](learning_curve.png)", ""]
     lines += [
         "## Good for / not good for",
-        "- Good for: trying fomm-tf end to end offline (`make demo`), smoke-testing exports "
-        "and apps with a model that really moves, synthetic-face research baselines.",
-        "- Not good for: real photos and videos. It never saw a real face; on a photo the "
-        "motion transfers roughly and the texture smears. Use an official checkpoint "
-        "(`--config vox-256 --checkpoint vox-cpk.pth.tar`) or train on real videos.",
+        "- Good for: trying fomm-tf end to end offline (`make demo`), the apps' default "
+        "model, smoke-testing exports, synthetic-face research baselines.",
+        "- Real photos: the photo's own pixels pass through where the occlusion map sees "
+        "them (source blend), so the face stays the photo's and sharp where it moves little "
+        + (
+            f"(the same person in {card['real_photo']['same_person']:.0%} of the frames above); "
+            if card.get("real_photo")
+            else "; "
+        )
+        + "what it must paint (a mouth opening, a turned cheek) is smooth. It never saw a "
+        "real face, and its motion is rough (AKD above). For real faces use an official "
+        "checkpoint (`--config vox-256 --checkpoint vox-cpk.pth.tar`) or train on real videos.",
         "- 128×128 only; faces centred as in the synthetic set (use `--crop face`).",
         "",
     ]
