@@ -123,8 +123,8 @@ WEB_PORT ?= 8000
 # The page's default model (web_demo/models/default/, not committed): the bundled model
 # (face-128); WEB_CHECKPOINT=path (with WEB_CONFIG) for another trained one.
 WEB_CONFIG ?= vox-256
-# dynamic (int8 weights, float activations): as fast as int8 in the page, and the bundled
-# model's int8 graphs miss the int8 accuracy floor (web_demo/README.md "Speed").
+# dynamic (int8 weights, float activations): as fast as int8 in the page, with far more
+# accuracy margin for the sharp bundled model (web_demo/README.md "Speed").
 WEB_QUANT ?= dynamic
 WEB_CHECKPOINT ?=
 
