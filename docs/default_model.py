@@ -288,8 +288,8 @@ def card_command(run: Path, args) -> str:
     """The training command as ``train`` ran it (and how many times it started: resumes)."""
     starts = len(list((run / "tensorboard").glob("events.out.tfevents.*")))
     return (
-        f"python docs/default_model.py --root data train --features {args.features} "
-        f"--log-dir {run.name} (started {starts} time(s); every start after the first "
+        f"python docs/default_model.py train --features {args.features} "
+        f"--log-dir runs/{run.name}` (started {starts} time(s); every start after the first "
         "resumed from the newest checkpoint)"
     )
 
@@ -322,7 +322,7 @@ def model_card(card: dict, run: Path, other: Path | None) -> str:
             f": the first {card['first_phase_steps']} steps on one core (the comparison run "
             "had the other), the rest on both."
             if card.get("first_phase_steps")
-            else f", in {card['precision']}; the command: `{card['command']}`."
+            else f", in {card['precision']}; the command: `{card['command']}."
         ),
         f"- Perceptual loss: `{card['features']}` features "
         "(no ImageNet VGG19 weights can be downloaded here; see the levers).",
@@ -383,7 +383,7 @@ def model_card(card: dict, run: Path, other: Path | None) -> str:
             f"the photo itself cut to {card['image_size']}² and pasted back keeps "
             f"{r['detail_ceiling']:.2f}× (a {card['image_size']}² model's ceiling here): "
             f"{r['detail_of_ceiling']:.2f}× of that ceiling. "
-            "Reproduce: `python docs/default_model.py --root data photo`.",
+            "Reproduce: `python docs/default_model.py photo`.",
             "",
             "![real photo](real_photo.jpg)",
             "",
@@ -519,7 +519,7 @@ def real_photo(
     write_image(panel, np.concatenate([np.hstack(top), np.hstack(bottom)], 0))
     return {
         "photo": photo,
-        "driving": str(driving),
+        "driving": Path(driving).name,  # by name: nothing of the machine it ran on
         **score.summary(),
         "detail_ceiling": ceiling,
         "detail_of_ceiling": score.median_detail / ceiling,

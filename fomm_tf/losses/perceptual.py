@@ -169,8 +169,12 @@ class VGG19Features:
         # Frozen weights need no float32 master copy: under a mixed policy the network is
         # built in its compute type (same values as the per-call cast of float32 variables,
         # without re-casting every kernel at every call; ~7 % of a small bfloat16 step).
+        # Not under several workers: their collectives broadcast new variables, and CPU
+        # collectives have no bfloat16.
         policy = keras.config.dtype_policy()
         half = policy.compute_dtype if policy.compute_dtype != policy.variable_dtype else None
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            half = None
         with dtype_policy(half) if half else contextlib.nullcontext():
             net = keras.applications.VGG19(
                 weights=None, include_top=False, input_shape=(None, None, 3)
