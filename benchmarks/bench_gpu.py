@@ -43,28 +43,11 @@ def gpu_name() -> str | None:
 
 
 def train_case(config: str, precision: str, xla: bool, steps: int) -> dict:
-    import numpy as np
-    import tensorflow as tf
-
+    from fomm_tf.bench.timing import random_trainer
     from fomm_tf.config import load_config
-    from fomm_tf.training import Trainer, TrainOptions, make_strategy
 
-    cfg = load_config(config)
     batch = TRAIN[config]
-    opts = TrainOptions(
-        config=config,
-        data=None,
-        log_dir="",
-        vgg19_weights="random",
-        batch_size=batch,
-        progress=False,
-        precision=precision,
-        xla=xla,
-    )
-    trainer = Trainer(cfg, make_strategy(), opts, steps_per_epoch=10**6)
-    h, w = cfg.image_size
-    rng = np.random.default_rng(0)
-    data = {k: tf.constant(rng.random((batch, h, w, 3), np.float32)) for k in ("source", "driving")}
+    trainer, data = random_trainer(load_config(config), batch, precision, xla)
     t = time.perf_counter()
     for _ in range(2):  # tracing / compilation
         float(trainer.train_step(data)[0]["perceptual"])

@@ -260,33 +260,21 @@ def ours_train(
     checkpoint: str, case: str, batch: int, repeat: int, precision: str = "float32"
 ) -> dict:
     import numpy as np
-    import tensorflow as tf
 
+    from fomm_tf.bench.timing import random_trainer
     from fomm_tf.config import config_from_dict
     from fomm_tf.nets.models import load_official
-    from fomm_tf.training import Trainer, TrainOptions, make_strategy
 
     config, _ = TRAIN_CASES[case]
     raw = _config(config, SMALL_SCALES if case == "small" else None)
     cfg = config_from_dict(raw, name=config)
-    opts = TrainOptions(
-        config=config,
-        data=None,
-        log_dir="",
-        vgg19_weights="random",
-        batch_size=batch,
-        precision=precision,
-    )
-    trainer = Trainer(cfg, make_strategy(), opts, steps_per_epoch=10**6)
+    trainer, data = random_trainer(cfg, batch, precision)
     official = load_official(checkpoint, cfg)
     for mine, theirs in (
         (trainer.models.kp_detector, official.kp_detector),
         (trainer.models.generator, official.generator),
     ):
         mine.set_weights(theirs.get_weights())
-    h = cfg.image_size[0]
-    rng = np.random.default_rng(0)
-    data = {k: tf.constant(rng.random((batch, h, h, 3), np.float32)) for k in ("source", "driving")}
     times = []
     _reset_peak_rss()
     for _ in range(repeat + 1):

@@ -45,11 +45,9 @@ LOOP_TARGET = 1.15
 
 def run_case(name: str, steps: int, precision: str = "float32") -> dict:
     import numpy as np
-    import tensorflow as tf
 
-    from fomm_tf.bench.timing import matmul_2048_ms
+    from fomm_tf.bench.timing import matmul_2048_ms, random_trainer
     from fomm_tf.config import config_from_dict, load_config
-    from fomm_tf.training import Trainer, TrainOptions, make_strategy
 
     config_name, batch, gan = CASES[name]
     cfg = load_config(config_name)
@@ -57,23 +55,7 @@ def run_case(name: str, steps: int, precision: str = "float32") -> dict:
         raw = json.loads(json.dumps(cfg.raw))
         raw["train_params"]["loss_weights"]["generator_gan"] = gan
         cfg = config_from_dict(raw, name=f"{config_name}+gan")
-    strategy = make_strategy()
-    opts = TrainOptions(
-        config=config_name,
-        data=None,
-        log_dir="",
-        vgg19_weights="random",
-        batch_size=batch,
-        progress=False,
-        precision=precision,
-    )
-    trainer = Trainer(cfg, strategy, opts, steps_per_epoch=10**6)
-    h, w = cfg.image_size
-    rng = np.random.default_rng(0)
-    data = {
-        k: tf.constant(rng.uniform(size=(batch, h, w, 3)).astype("float32"))
-        for k in ("source", "driving")
-    }
+    trainer, data = random_trainer(cfg, batch, precision)
     t = time.perf_counter()
     trainer.train_step(data)[0]["perceptual"].numpy()
     first = time.perf_counter() - t

@@ -61,3 +61,28 @@ def random_source(models, seed: int = 0) -> tuple[Any, dict, dict]:
     rng = np.random.default_rng(seed)
     source = tf.constant(rng.random((1, h, w, 3), np.float32))
     return source, models.kp_detector(source), models.generator.encode_source(source)
+
+
+def random_trainer(cfg, batch: int, precision: str = "float32", xla: bool = False, seed: int = 0):
+    """A :class:`~fomm_tf.training.Trainer` of config ``cfg`` (random VGG19 features, one
+    device) and a random ``source``/``driving`` batch at its size: what the training
+    benchmarks time a step of."""
+    import tensorflow as tf
+
+    from ..training import Trainer, TrainOptions, make_strategy
+
+    opts = TrainOptions(
+        config=cfg.name,
+        data=None,
+        log_dir="",
+        vgg19_weights="random",
+        batch_size=batch,
+        progress=False,
+        precision=precision,
+        xla=xla,
+    )
+    trainer = Trainer(cfg, make_strategy(), opts, steps_per_epoch=10**6)
+    h, w = cfg.image_size
+    rng = np.random.default_rng(seed)
+    data = {k: tf.constant(rng.random((batch, h, w, 3), np.float32)) for k in ("source", "driving")}
+    return trainer, data
