@@ -220,13 +220,9 @@ def cmd_card(args) -> int:
     # 4. a real photo driven by a talking head; 5. speed of the shipped networks at 128²
     with tempfile.TemporaryDirectory(prefix="fomm-card-") as tmp:
         photo = real_photo(
-            str(out / f"{CONFIG}.yaml"),
-            str(weights),
-            heldout_clip(Path(args.root)),
-            Path(tmp),
-            panel=out / "real_photo.jpg",
+            models, heldout_clip(Path(args.root)), Path(tmp), panel=out / "real_photo.jpg"
         )
-        speed = card_speed(out / f"{CONFIG}.yaml", weights, Path(tmp))
+        speed = card_speed(models, out / f"{CONFIG}.yaml", Path(tmp))
     levers = json.loads(Path(args.levers).read_text()) if args.levers else None
 
     card = {
@@ -257,16 +253,15 @@ def cmd_card(args) -> int:
     return 0
 
 
-def card_speed(config: Path, weights: Path, tmp: Path) -> dict:
+def card_speed(models, config: Path, tmp: Path) -> dict:
     """Frames/s of one animated frame at 128² on this CPU (2 threads): the Keras networks
     (``fomm bench``'s timing) and the LiteRT graphs of the shipped weights as ``dynamic`` (what
     the apps ship) and ``int8``, with each export's held-out PSNR against the Keras model.
     The int8 graphs are written with their floor recorded, not enforced, to time them."""
     from fomm_tf.bench.frame import bench_keras, bench_tflite
     from fomm_tf.export.calibration import calibration_clips
-    from fomm_tf.export.exporter import export_models, load_for_export
+    from fomm_tf.export.exporter import export_models
 
-    models = load_for_export(str(config), str(weights), None)
     clips, held_out, _ = calibration_clips(None, models.config.image_size)
     out = {"keras_ms": bench_keras(str(config), frames=20, threads=2)["ms_per_frame"]}
     for quant in ("dynamic", "int8"):
@@ -469,10 +464,9 @@ def model_card(card: dict, run: Path, other: Path | None) -> str:
     return "\n".join(lines)
 
 
-def real_photo(
-    config: str, weights: str, driving: Path, out: Path, photo: str = "astronaut", panel=None
-):
-    """``fomm animate`` (Keras, face crop, paste-back) of scikit-image's ``photo`` driven by
+def real_photo(models, driving: Path, out: Path, photo: str = "astronaut", panel=None):
+    """``fomm animate`` (Keras, face crop, paste-back) with ``models`` of scikit-image's
+    ``photo`` driven by
     ``driving``; the animation scored by :mod:`fomm_tf.eval.real_photo`. Writes
     ``OUT/real_photo.mp4`` and a panel (photo, driving and animated frames; default
     ``OUT/real_photo.jpg``); returns the score summary."""
@@ -486,14 +480,12 @@ def real_photo(
     from fomm_tf.eval.real_photo import resolution_ceiling, score_animation
     from fomm_tf.media.images import fit_frame, to_uint8, write_image
     from fomm_tf.media.video_reader import VideoReader
-    from fomm_tf.nets.models import load_models
 
     out.mkdir(parents=True, exist_ok=True)
     picture = getattr(skimage_data, photo)()
     source = out / f"{photo}.png"
     write_image(source, picture.astype(np.float32) / 255.0)
     video = out / "real_photo.mp4"
-    models = load_models(weights, config)
     animate_file(
         source,
         driving,
@@ -528,10 +520,12 @@ def real_photo(
 
 def cmd_photo(args) -> int:
     from fomm_tf.bundled import default_model_paths
+    from fomm_tf.nets.models import load_models
 
     config, weights = (args.config, args.checkpoint) if args.checkpoint else default_model_paths()
     driving = Path(args.driving) if args.driving else heldout_clip(Path(args.root))
-    result = real_photo(str(config), str(weights), driving, Path(args.out), args.photo)
+    models = load_models(str(weights), str(config))
+    result = real_photo(models, driving, Path(args.out), args.photo)
     print(json.dumps(result, indent=2))
     return 0
 
