@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from fomm_tf.animation.photo import Crop
-from fomm_tf.eval.metrics import Detections
 from fomm_tf.eval.real_photo import (
     SAME_PERSON,
     box_detail,
@@ -20,13 +19,12 @@ BOX = (16, 16, 48, 48)
 class StandIn:
     """A face box wherever the picture is not black; the embedding is the mean colour."""
 
-    def box(self, img):
-        return None if img.max() == 0 else BOX
-
-    def detect(self, frames):
-        emb = frames.reshape(len(frames), -1, 3).mean(1)
-        emb = np.concatenate([emb, np.zeros((len(frames), 125))], 1).astype(np.float32)
-        return Detections(np.zeros((len(frames), 68, 2)), np.ones((len(frames), 68), bool), emb)
+    def face(self, img):
+        if img.max() == 0:
+            return None
+        emb = np.zeros(128, np.float32)
+        emb[:3] = (img.reshape(-1, 3) / 255.0).mean(0)
+        return BOX, np.zeros((68, 2), np.float32), emb
 
 
 @pytest.fixture

@@ -99,6 +99,19 @@ class FaceDetector:
         box = self._box.find(frame_u8, windows=False)
         return None if box is None else (box.x0, box.y0, box.x1, box.y1)
 
+    def face(self, frame_u8: np.ndarray):
+        """``(box, landmarks (68, 2), embedding (128,))`` of the most confident face in an
+        RGB uint8 frame, or ``None`` when there is none."""
+        img = np.ascontiguousarray(frame_u8)
+        box = self.box(img)
+        if box is None:
+            return None
+        rect = self._dlib.rectangle(*(int(round(v)) for v in box))
+        shape = self._shape(img, rect)
+        landmarks = np.asarray([(p.x, p.y) for p in shape.parts()], np.float32)
+        embedding = np.asarray(self._encoder.compute_face_descriptor(img, shape), np.float32)
+        return box, landmarks, embedding
+
     def detect(self, frames: np.ndarray) -> Detections:
         from ..media.images import to_uint8
 
@@ -107,15 +120,10 @@ class FaceDetector:
         vis = np.zeros((t, 68), bool)
         emb = np.full((t, 128), np.nan, np.float32)
         for k in range(t):
-            img = np.ascontiguousarray(to_uint8(frames[k]))
-            box = self.box(img)
-            if box is None:
-                continue
-            rect = self._dlib.rectangle(*(int(round(v)) for v in box))
-            shape = self._shape(img, rect)
-            lms[k] = [(p.x, p.y) for p in shape.parts()]
-            vis[k] = True
-            emb[k] = np.asarray(self._encoder.compute_face_descriptor(img, shape), np.float32)
+            found = self.face(to_uint8(frames[k]))
+            if found is not None:
+                _, lms[k], emb[k] = found
+                vis[k] = True
         return Detections(lms, vis, emb)
 
 

@@ -84,16 +84,13 @@ def resolution_ceiling(picture_u8: np.ndarray, crop, size: int, box) -> float:
 def score_animation(source_u8: np.ndarray, frames_u8, detector) -> PhotoScore:
     """Score ``frames_u8`` (uint8 RGB frames of the animation, any size) against the photo.
 
-    ``detector``: :class:`fomm_tf.eval.detectors.FaceDetector` (MediaPipe box, dlib embedding).
-    Raises ``ValueError`` when the source photo holds no face.
+    ``detector``: :class:`fomm_tf.eval.detectors.FaceDetector` (MediaPipe box, dlib embedding:
+    its ``face``). Raises ``ValueError`` when the source photo holds no face.
     """
 
     def face(img):
-        img = np.ascontiguousarray(img)
-        box = detector.box(img)
-        if box is None:
-            return None, None
-        return box, detector.detect(img[None].astype(np.float32) / 255.0).embedding[0]
+        found = detector.face(img)
+        return (None, None) if found is None else (found[0], found[2])
 
     src_box, src_emb = face(source_u8)
     if src_box is None or not np.all(np.isfinite(src_emb)):

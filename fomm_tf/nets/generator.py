@@ -37,20 +37,24 @@ from .layers.precision import float_dtype
 from .layers.warp import grid_sample, resize_bilinear
 
 
+def resized_like(field: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
+    """``field`` (B, h, w, C) resized bilinearly to ``like``'s height and width (as it is when
+    they already agree): a flow or an occlusion map at the scale it is applied to."""
+    h, w = like.shape[1], like.shape[2]
+    if field.shape[1] != h or field.shape[2] != w:
+        field = resize_bilinear(field, h, w)
+    return field
+
+
 def deform_input(inp: tf.Tensor, deformation: tf.Tensor, align_corners: bool) -> tf.Tensor:
     """Eq. 8's ``f_w(ξ, T̂_{S←D})``: back-warp ``inp`` (B, H, W, C) with the dense flow
     (B, h, w, 2), resized bilinearly to ``inp``'s size first (official ``deform_input``)."""
-    h, w = inp.shape[1], inp.shape[2]
-    if deformation.shape[1] != h or deformation.shape[2] != w:
-        deformation = resize_bilinear(deformation, h, w)
-    return grid_sample(inp, deformation, align_corners)
+    return grid_sample(inp, resized_like(deformation, inp), align_corners)
 
 
 def occlude(features: tf.Tensor, occlusion: tf.Tensor) -> tf.Tensor:
     """Eq. 8's ``Ô_{S←D} ⊙ ·``: mask warped features with the occlusion map (resized to them)."""
-    if occlusion.shape[1] != features.shape[1] or occlusion.shape[2] != features.shape[2]:
-        occlusion = resize_bilinear(occlusion, features.shape[1], features.shape[2])
-    return features * tf.cast(occlusion, features.dtype)
+    return features * tf.cast(resized_like(occlusion, features), features.dtype)
 
 
 def skip_names(num_down_blocks: int) -> list[str]:
@@ -75,10 +79,7 @@ def blend_with_source(
 ) -> tf.Tensor:
     """``Ô ⊙ f_w(S, T̂) + (1 − Ô) ⊙ prediction``: the warped source where the occlusion map
     says it is visible (resized bilinearly to the frame), the decoder's frame elsewhere."""
-    h, w = prediction.shape[1], prediction.shape[2]
-    if occlusion.shape[1] != h or occlusion.shape[2] != w:
-        occlusion = resize_bilinear(occlusion, h, w)
-    occlusion = tf.cast(occlusion, prediction.dtype)
+    occlusion = tf.cast(resized_like(occlusion, prediction), prediction.dtype)
     return prediction * (1 - occlusion) + tf.cast(deformed, prediction.dtype) * occlusion
 
 
