@@ -45,8 +45,8 @@ android-jars:
 			junit4 libgoogle-gson-java; \
 	fi
 
-# Twice: the plain generator, and one with warped skips and source blend (three more
-# per-source tensors).
+# Twice: the plain generator, and one with the bundled model's options (warped skips,
+# source blend, centred grid: three more per-source tensors).
 android-test: $(STAMP) android-jars $(ANDROID_BUILD)/golden-skips
 	rm -rf $(ANDROID_BUILD)/golden
 	$(PY) -m fomm_tf.cli export --config tiny-64 --random-weights --quant int8 \

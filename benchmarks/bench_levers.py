@@ -13,6 +13,10 @@ photo-clips      data + 8 clips of each of the 18 photos bundled with scikit-ima
 bfloat16         ``--precision bfloat16`` (Keras mixed_bfloat16; CPUs with AVX512_BF16/AMX)
 hed-vgg16-w0.43  hed-vgg16 with ``loss_weights.perceptual`` 10 → 0.43: its loss on the scale
                  of vgg19-random's (the ratio of their first logged perceptual losses)
+warped-skips     bfloat16 + ``fomm_tf.warped_skips`` (the encoder's maps warped into the decoder)
+skips-blend      warped-skips + ``fomm_tf.source_blend`` (the output blended with the warped
+                 source by the occlusion map)
+centred-grid     skips-blend + ``fomm_tf.centred_grid`` (coordinates at pixel centres)
 ===============  =========================================================================
 
 Steps::
@@ -104,6 +108,14 @@ RECIPES = {
         ["--perceptual-features", "pixels", "--precision", "bfloat16"],
         {"fomm_tf": {"warped_skips": True, "source_blend": True}},
     ),
+    # skips-blend on the pixel-centre coordinate grid (fomm_tf.centred_grid): the background's
+    # identity motion and the keypoints in one place at every scale
+    "centred-grid": (
+        "face-128",
+        "face128",
+        ["--perceptual-features", "pixels", "--precision", "bfloat16"],
+        {"fomm_tf": {"warped_skips": True, "source_blend": True, "centred_grid": True}},
+    ),
     "vgg19-bf16": (
         "face-128",
         "face128",
@@ -117,7 +129,7 @@ RECIPES = {
     ),
 }
 BASELINE = "pixels"
-BASELINE_GENERATOR = {"warped_skips": False, "source_blend": False}
+BASELINE_GENERATOR = {"warped_skips": False, "source_blend": False, "centred_grid": False}
 LOOP_LINE = re.compile(r"loop time: ([0-9.]+) s/step, CPU ([0-9.]+) s/step")
 
 

@@ -550,7 +550,7 @@ def main() -> int:
         "--precision", help="fomm train --precision (default float32, as the shipped run)"
     )
     t.add_argument("--log-dir", help="default: runs/face128-FEATURES")
-    t.add_argument("--max-steps", type=int, help="default: the config's 6 epochs (7500 steps)")
+    t.add_argument("--max-steps", type=int, help="default: the config's 14 epochs (17500 steps)")
     t.add_argument("--cores", help="pin to these CPU cores, e.g. 0 (default: all)")
     c = sub.add_parser("card", help="evaluate, write the weights, figures and MODEL_CARD.md")
     c.add_argument("--run", required=True, help="the run to ship")

@@ -13,6 +13,9 @@ fomm_tf:
                          # every official config; see OcclusionAwareGenerator)
   source_blend: false    # generator: the output blended with the warped source by the
                          # occlusion map (ours, off in every official config)
+  centred_grid: false    # coordinates at pixel centres, one place at every scale (ours, off
+                         # in every official config; needs align_corners false, see
+                         # fomm_tf.nets.layers.warp)
 ```
 """
 
@@ -55,6 +58,7 @@ class KeypointDetectorConfig:
     scale_factor: float = 0.25
     single_jacobian_map: bool = False
     pad: int = 0
+    centred_grid: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class DenseMotionConfig:
     num_blocks: int = 5
     scale_factor: float = 0.25
     kp_variance: float = 0.01
+    centred_grid: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ class GeneratorConfig:
     align_corners: bool = False
     warped_skips: bool = False
     source_blend: bool = False
+    centred_grid: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,13 @@ class FommConfig:
     def align_corners(self) -> bool:
         return self.generator.align_corners
 
+    @property
+    def centred_grid(self) -> bool:
+        return self.generator.centred_grid
+
     def with_align_corners(self, value: bool) -> FommConfig:
+        if value and self.centred_grid:
+            raise ConfigError(f"{self.name}: centred_grid needs align_corners false")
         return dataclasses.replace(
             self, generator=dataclasses.replace(self.generator, align_corners=bool(value))
         )
@@ -112,7 +124,7 @@ class FommConfig:
         raw = dict(self.raw)
         raw.setdefault("fomm_tf", {})
         ours = dict(raw["fomm_tf"], align_corners=self.align_corners)
-        for key in ("warped_skips", "source_blend"):
+        for key in ("warped_skips", "source_blend", "centred_grid"):
             if getattr(self.generator, key):
                 ours[key] = True
         raw["fomm_tf"] = ours
@@ -139,7 +151,14 @@ def config_from_dict(raw: dict[str, Any], name: str = "custom") -> FommConfig:
     except (KeyError, TypeError) as exc:
         raise ConfigError(f"{name}: model_params lacks section {exc}") from None
     ours = raw.get("fomm_tf") or {}
-    kp = _build(KeypointDetectorConfig, {**common, **kp_params}, f"{name}: kp_detector_params")
+    centred = bool(ours.get("centred_grid", False))
+    if centred and ours.get("align_corners", False):
+        raise ConfigError(f"{name}: fomm_tf.centred_grid needs align_corners false")
+    kp = _build(
+        KeypointDetectorConfig,
+        {**common, **kp_params, "centred_grid": centred},
+        f"{name}: kp_detector_params",
+    )
     dm_raw = gen_params.pop("dense_motion_params", None)
     dense = None
     if dm_raw is not None:
@@ -147,7 +166,7 @@ def config_from_dict(raw: dict[str, Any], name: str = "custom") -> FommConfig:
         occl = gen_params.get("estimate_occlusion_map", False)
         dense = _build(
             DenseMotionConfig,
-            {**dm_common, "estimate_occlusion_map": occl, **dict(dm_raw)},
+            {**dm_common, "estimate_occlusion_map": occl, **dict(dm_raw), "centred_grid": centred},
             f"{name}: dense_motion_params",
         )
     gen = _build(
@@ -159,6 +178,7 @@ def config_from_dict(raw: dict[str, Any], name: str = "custom") -> FommConfig:
             "align_corners": bool(ours.get("align_corners", False)),
             "warped_skips": bool(ours.get("warped_skips", False)),
             "source_blend": bool(ours.get("source_blend", False)),
+            "centred_grid": centred,
         },
         f"{name}: generator_params",
     )

@@ -136,10 +136,13 @@ class RandomTPS:
             jac = jac + grad[:, :, None, :]
         return jac
 
-    def transform_frame(self, frame: tf.Tensor, align_corners: bool = False) -> tf.Tensor:
-        """Resample (B, H, W, C) frames at ``T(grid)`` with reflection padding (official)."""
+    def transform_frame(
+        self, frame: tf.Tensor, align_corners: bool = False, centred: bool = False
+    ) -> tf.Tensor:
+        """Resample (B, H, W, C) frames at ``T(grid)`` with reflection padding (official);
+        ``centred``: on the pixel-centre grid, where the identity leaves the frame as it is."""
         h, w = frame.shape[1], frame.shape[2]
-        grid = tf.reshape(make_coordinate_grid(h, w), [1, h * w, 2])
+        grid = tf.reshape(make_coordinate_grid(h, w, centred), [1, h * w, 2])
         grid = tf.tile(grid, [tf.shape(frame)[0], 1, 1])
         warped = self.warp_coordinates(grid)
         warped = tf.concat(

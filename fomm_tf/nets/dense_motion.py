@@ -23,25 +23,31 @@ from .layers.precision import float_dtype
 from .layers.warp import float_scope, grid_sample, make_coordinate_grid
 
 
-def kp_to_gaussian(kp_xy: tf.Tensor, height: int, width: int, kp_variance: float) -> tf.Tensor:
+def kp_to_gaussian(
+    kp_xy: tf.Tensor, height: int, width: int, kp_variance: float, centred: bool = False
+) -> tf.Tensor:
     """Gaussian blobs around keypoints: (B, K, 2) → (B, h, w, K), peak value 1 (official
-    ``kp2gaussian``)."""
-    grid = make_coordinate_grid(height, width)[None, :, :, None, :]  # (1, h, w, 1, 2)
+    ``kp2gaussian``; ``centred``: on the pixel-centre grid, see ``make_coordinate_grid``)."""
+    grid = make_coordinate_grid(height, width, centred)[None, :, :, None, :]  # (1, h, w, 1, 2)
     diff = grid - kp_xy[:, None, None, :, :]
     return tf.exp(-0.5 * tf.reduce_sum(diff * diff, axis=-1) / kp_variance)
 
 
 def heatmap_representation(
-    kp_source: dict, kp_driving: dict, height: int, width: int, kp_variance: float
+    kp_source: dict,
+    kp_driving: dict,
+    height: int,
+    width: int,
+    kp_variance: float,
+    centred: bool = False,
 ) -> tf.Tensor:
     """Eq. 6: ``H_k(z) = G(T_{D←R}(p_k), z) − G(T_{S←R}(p_k), z)``, (B, h, w, K+1).
 
     The Gaussian difference tells the network where each keypoint moved from and to; a zero
     channel comes first, for the background (official ``create_heatmap_representations``).
     """
-    heat = kp_to_gaussian(kp_driving["value"], height, width, kp_variance) - kp_to_gaussian(
-        kp_source["value"], height, width, kp_variance
-    )
+    heat = kp_to_gaussian(kp_driving["value"], height, width, kp_variance, centred)
+    heat = heat - kp_to_gaussian(kp_source["value"], height, width, kp_variance, centred)
     return tf.concat([tf.zeros_like(heat[..., :1]), heat], axis=-1)
 
 
@@ -59,14 +65,17 @@ def local_jacobians(kp_source: dict, kp_driving: dict) -> tf.Tensor:
     return tf.matmul(kp_source["jacobian"], inverse_2x2(kp_driving["jacobian"]))
 
 
-def sparse_motions(kp_source: dict, kp_driving: dict, height: int, width: int) -> tf.Tensor:
+def sparse_motions(
+    kp_source: dict, kp_driving: dict, height: int, width: int, centred: bool = False
+) -> tf.Tensor:
     """Eq. 4 for every pixel and keypoint, identity first: (B, h, w, K+1, 2) coordinates.
 
     ``T_{S←D}(z) ≈ T_{S←R}(p_k) + J_k·(z − T_{D←R}(p_k))`` with ``J_k`` of eq. 5
     (:func:`local_jacobians`; ``J = 1`` without Jacobians); the identity ``z`` first, for the
-    background (official ``create_sparse_motions``).
+    background (official ``create_sparse_motions``). ``centred``: on the pixel-centre grid,
+    where the identity reads every pixel where it is (see ``make_coordinate_grid``).
     """
-    grid = make_coordinate_grid(height, width)  # (h, w, 2)
+    grid = make_coordinate_grid(height, width, centred)  # (h, w, 2)
     kp_d = kp_driving["value"]
     kp_s = kp_source["value"]
     batch = tf.maximum(tf.shape(kp_d)[0], tf.shape(kp_s)[0])
@@ -119,7 +128,8 @@ class DenseMotionNetwork(keras.Model):
 
     Args: the official ``dense_motion_params`` plus ``num_kp``, ``num_channels`` and
         ``estimate_occlusion_map`` (see :class:`fomm_tf.config.DenseMotionConfig`);
-        ``align_corners`` picks the grid-sample convention.
+        ``align_corners`` picks the grid-sample convention; ``centred_grid`` (ours) puts
+        coordinates at pixel centres (:func:`fomm_tf.nets.layers.warp.make_coordinate_grid`).
 
     Call: ``source`` (B, H, W, C) in [0, 1] (or its ``downscale`` output when
         ``downscaled=True``), ``kp_source`` and ``kp_driving`` keypoint dicts →
@@ -138,6 +148,7 @@ class DenseMotionNetwork(keras.Model):
         num_blocks=5,
         scale_factor=0.25,
         kp_variance=0.01,
+        centred_grid=False,
         align_corners=False,
         **kwargs,
     ):
@@ -153,6 +164,7 @@ class DenseMotionNetwork(keras.Model):
             num_blocks=num_blocks,
             scale_factor=scale_factor,
             kp_variance=kp_variance,
+            centred_grid=bool(centred_grid),
         )
         self.align_corners = bool(align_corners)
         self.down = AntiAliasDownsample(num_channels, scale_factor, name="down")
@@ -197,10 +209,13 @@ class DenseMotionNetwork(keras.Model):
         k1 = self.cfg.num_kp + 1
         with float_scope("sparse_motion"):  # keypoint coordinates → K+1 motions
             kp_source, kp_driving = _guarded(kp_source, kp_driving)
-            motions = sparse_motions(kp_source, kp_driving, h, w)  # (B, h, w, K+1, 2)
+            centred = self.cfg.centred_grid
+            motions = sparse_motions(kp_source, kp_driving, h, w, centred)  # (B, h, w, K+1, 2)
         deformed = deformed_sources(small, motions, self.align_corners)  # (B, h, w, K+1, C)
         with float_scope("heatmap_gaussians"):  # keypoint Gaussians, joined to the warps
-            heat = heatmap_representation(kp_source, kp_driving, h, w, self.cfg.kp_variance)
+            heat = heatmap_representation(
+                kp_source, kp_driving, h, w, self.cfg.kp_variance, self.cfg.centred_grid
+            )
             batch = tf.shape(motions)[0]
             heat = tf.cast(heat, deformed.dtype)
             heat = tf.broadcast_to(heat, [batch, h, w, k1])

@@ -21,6 +21,12 @@ unchanged when it is off.
 warped by the same flow, weighted by the occlusion map (:func:`blend_with_source`), as
 Thin-Plate-Spline Motion Model's generator ends: where the source is visible its own pixels
 pass through, and the decoder paints only what the occlusion map hides. It adds no weights.
+
+``centred_grid`` (ours; off in every official config; set for all three networks by the
+config's ``fomm_tf`` section) puts coordinates at pixel centres
+(:func:`fomm_tf.nets.layers.warp.make_coordinate_grid`) and resizes the flow to each map as a
+displacement (:func:`fomm_tf.nets.layers.warp.resize_flow`), so the background's identity
+motion leaves a still background exactly where it is.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from ..config import DenseMotionConfig, GeneratorConfig
 from .dense_motion import DenseMotionNetwork
 from .layers.blocks import DownBlock2d, ResBlock2d, SameBlock2d, UpBlock2d, conv2d
 from .layers.precision import float_dtype
-from .layers.warp import grid_sample, resize_bilinear
+from .layers.warp import grid_sample, resize_bilinear, resize_flow
 
 
 def resized_like(field: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
@@ -46,9 +52,14 @@ def resized_like(field: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
     return field
 
 
-def deform_input(inp: tf.Tensor, deformation: tf.Tensor, align_corners: bool) -> tf.Tensor:
+def deform_input(
+    inp: tf.Tensor, deformation: tf.Tensor, align_corners: bool, centred: bool = False
+) -> tf.Tensor:
     """Eq. 8's ``f_w(ξ, T̂_{S←D})``: back-warp ``inp`` (B, H, W, C) with the dense flow
-    (B, h, w, 2), resized bilinearly to ``inp``'s size first (official ``deform_input``)."""
+    (B, h, w, 2), resized bilinearly to ``inp``'s size first (official ``deform_input``);
+    ``centred`` (pixel-centre coordinates) resizes it as a displacement (``resize_flow``)."""
+    if centred:
+        return grid_sample(inp, resize_flow(deformation, inp.shape[1], inp.shape[2]), False)
     return grid_sample(inp, resized_like(deformation, inp), align_corners)
 
 
@@ -62,12 +73,14 @@ def skip_names(num_down_blocks: int) -> list[str]:
     return [f"skip_{i}" for i in range(num_down_blocks)]
 
 
-def warp_skips(skips: list[tf.Tensor], motion: dict, align_corners: bool) -> list[tf.Tensor]:
+def warp_skips(
+    skips: list[tf.Tensor], motion: dict, align_corners: bool, centred: bool = False
+) -> list[tf.Tensor]:
     """Eq. 8 at every scale: each skip feature map warped by the dense flow and masked by the
     occlusion map, both resized bilinearly to that map's size."""
     out = []
     for features in skips:
-        warped = deform_input(features, motion["deformation"], align_corners)
+        warped = deform_input(features, motion["deformation"], align_corners, centred)
         if "occlusion_map" in motion:
             warped = occlude(warped, motion["occlusion_map"])
         out.append(warped)
@@ -119,6 +132,7 @@ class OcclusionAwareGenerator(keras.Model):
         align_corners=False,
         warped_skips=False,
         source_blend=False,
+        centred_grid=False,
         **kwargs,
     ):
         # Inputs (keypoints, images) stay float32 under mixed precision; layers inside cast.
@@ -139,8 +153,10 @@ class OcclusionAwareGenerator(keras.Model):
             align_corners=bool(align_corners),
             warped_skips=bool(warped_skips),
             source_blend=bool(source_blend),
+            centred_grid=bool(centred_grid),
         )
         self.align_corners = bool(align_corners)
+        self.centred_grid = bool(centred_grid)
         self.warped_skips = bool(warped_skips)
         # the blend needs a flow and an occlusion map; without them it is the plain generator
         self.source_blend = bool(
@@ -151,13 +167,14 @@ class OcclusionAwareGenerator(keras.Model):
             dm = {
                 k: v
                 for k, v in dense_motion_params.items()
-                if k not in ("num_kp", "num_channels", "estimate_occlusion_map")
+                if k not in ("num_kp", "num_channels", "estimate_occlusion_map", "centred_grid")
             }
             self.dense_motion_network = DenseMotionNetwork(
                 num_kp=num_kp,
                 num_channels=num_channels,
                 estimate_occlusion_map=estimate_occlusion_map,
                 align_corners=align_corners,
+                centred_grid=self.centred_grid,
                 name="dense_motion_network",
                 **dm,
             )
@@ -227,7 +244,7 @@ class OcclusionAwareGenerator(keras.Model):
 
     def warp(self, image, deformation):
         """Back-warp ``image`` with a flow (:func:`deform_input`)."""
-        return deform_input(image, deformation, self.align_corners)
+        return deform_input(image, deformation, self.align_corners, self.centred_grid)
 
     def animate_cached(
         self, source, cache, kp_source, kp_driving, training=False, with_deformed=True
@@ -248,7 +265,7 @@ class OcclusionAwareGenerator(keras.Model):
             out = self.warp(out, motion["deformation"])  # eq. 8: ξ' = Ô ⊙ f_w(ξ, T̂)
             if "occlusion_map" in motion:
                 out = occlude(out, motion["occlusion_map"])
-            skips = warp_skips(skips, motion, self.align_corners)
+            skips = warp_skips(skips, motion, self.align_corners, self.centred_grid)
             if with_deformed:
                 result["deformed"] = self.warp(source, motion["deformation"])
         result["prediction"] = self.decode(out, skips, training=training)

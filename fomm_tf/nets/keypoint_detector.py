@@ -27,11 +27,19 @@ def heatmap_softmax(logits: tf.Tensor, temperature: float) -> tf.Tensor:
     return tf.nn.softmax(flat, axis=1)[..., None]
 
 
-def keypoints_from_heatmap(heatmap: tf.Tensor, height: int, width: int) -> tf.Tensor:
+def keypoints_from_heatmap(
+    heatmap: tf.Tensor, height: int, width: int, frame: tuple[int, int] | None = None
+) -> tf.Tensor:
     """Eq. 1–2, the value: ``T_{X←R}(p_k)`` as the expected position under each confidence
     map (soft-argmax, official ``gaussian2kp``); (B, h·w, K, 1) → (B, K, 2) (x, y) in [-1, 1].
+
+    With ``frame`` (the ``centred_grid`` option) the heatmap's pixels are placed at the centres
+    of the pixels they cover in that (H, W) feature map, so a keypoint is where it is in the
+    picture; without it (official), the h×w heatmap of a valid 7×7 convolution spans [-1, 1]
+    and keypoints move (H − 1)/(h − 1) times as far as the picture does.
     """
-    grid = tf.reshape(make_coordinate_grid(height, width), [1, height * width, 1, 2])
+    grid = make_coordinate_grid(height, width, centred=frame is not None, frame=frame)
+    grid = tf.reshape(grid, [1, height * width, 1, 2])
     # A weighted sum, not a matmul: a matmul turns the grid into FULLY_CONNECTED weights,
     # which dynamic-range TFLite export would quantize to int8.
     return tf.reduce_sum(heatmap * grid, axis=1)
@@ -82,6 +90,7 @@ class KeypointDetector(keras.Model):
         scale_factor=0.25,
         single_jacobian_map=False,
         pad=0,
+        centred_grid=False,
         **kwargs,
     ):
         # Inputs (keypoints, images) stay float32 under mixed precision; layers inside cast.
@@ -98,6 +107,7 @@ class KeypointDetector(keras.Model):
             scale_factor=scale_factor,
             single_jacobian_map=single_jacobian_map,
             pad=pad,
+            centred_grid=bool(centred_grid),
         )
         self.down = AntiAliasDownsample(num_channels, scale_factor, name="down")
         self.predictor = Hourglass(
@@ -149,7 +159,8 @@ class KeypointDetector(keras.Model):
         with float_scope("kp_softargmax"):  # heatmap softmax and keypoint averaging
             # (B, h·w, K, 1); shared by both averages (so the Jacobian island owns none of it)
             heatmap = heatmap_softmax(logits, self.cfg.temperature)
-            out = {"value": keypoints_from_heatmap(heatmap, h, w)}  # (B, K, 2)
+            frame = tuple(features.shape[1:3]) if self.cfg.centred_grid else None
+            out = {"value": keypoints_from_heatmap(heatmap, h, w, frame)}  # (B, K, 2)
         if maps is not None:
             with float_scope("jacobian_average"):
                 out["jacobian"] = jacobians_from_heatmap(heatmap, maps, k)

@@ -160,7 +160,7 @@ class Trainer:
             )
         if self.use_equivariance:
             tps = self._replica_transform(driving, step, transform)
-            frame = tps.transform_frame(driving, self.cfg.align_corners)
+            frame = tps.transform_frame(driving, self.cfg.align_corners, self.cfg.centred_grid)
             kp_t = kp_net(frame, training=True)
             kp_t = {k: tf.cast(v, float_dtype()) for k, v in kp_t.items()}
             kp_d = {k: tf.cast(v, float_dtype()) for k, v in kp_driving.items()}

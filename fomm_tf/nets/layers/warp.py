@@ -6,6 +6,12 @@ Coordinates follow the official code: (x, y) order, in [-1, 1].
 ``torch.nn.functional.grid_sample(..., mode="bilinear", padding_mode="zeros")`` with
 ``align_corners=False`` (today's official code) or ``True`` (torch ≤ 1.2, which trained the
 published checkpoints).
+
+With ``centred=True`` (the ``fomm_tf.centred_grid`` option, ours) the grid holds pixel centres,
+``(2·i + 1)/n − 1``: the convention ``grid_sample`` reads with ``align_corners=False``, in which
+one coordinate is one place in the picture at every resolution. The official grid is not: a
+32×32 grid of it, upsampled and read at 128×128, is the picture zoomed by 32/31 (the
+background "identity" of the dense motion moves a still background by up to 2 pixels).
 """
 
 from __future__ import annotations
@@ -44,14 +50,37 @@ def float_scope(island: str):
 _PAD = 2
 
 
-def make_coordinate_grid(height: int, width: int) -> tf.Tensor:
+def make_coordinate_grid(
+    height: int, width: int, centred: bool = False, frame: tuple[int, int] | None = None
+) -> tf.Tensor:
     """(height, width, 2) grid of (x, y) in [-1, 1], corners included (float32, or float64
-    in float64 mode, see :mod:`fomm_tf.nets.layers.precision`)."""
+    in float64 mode, see :mod:`fomm_tf.nets.layers.precision`).
+
+    ``centred``: the pixel centres instead, ``(2·i + 1)/n − 1``; with ``frame`` (H, W) the
+    centres of the height×width window in the middle of an H×W map (a valid convolution's
+    output over that map).
+    """
     dtype = float_dtype().as_numpy_dtype
-    x = 2.0 * np.arange(width, dtype=dtype) / max(width - 1, 1) - 1.0
-    y = 2.0 * np.arange(height, dtype=dtype) / max(height - 1, 1) - 1.0
+    if centred:
+        fh, fw = frame or (height, width)
+        x = (2.0 * (np.arange(width, dtype=dtype) + (fw - width) / 2) + 1.0) / fw - 1.0
+        y = (2.0 * (np.arange(height, dtype=dtype) + (fh - height) / 2) + 1.0) / fh - 1.0
+    else:
+        x = 2.0 * np.arange(width, dtype=dtype) / max(width - 1, 1) - 1.0
+        y = 2.0 * np.arange(height, dtype=dtype) / max(height - 1, 1) - 1.0
     xx, yy = np.meshgrid(x, y)
-    return tf.constant(np.stack([xx, yy], axis=-1))
+    return tf.constant(np.stack([xx, yy], axis=-1).astype(dtype))
+
+
+def resize_flow(flow: tf.Tensor, height: int, width: int) -> tf.Tensor:
+    """A (B, h, w, 2) field of pixel-centre coordinates at ``height``×``width``, resized as a
+    displacement from the identity (so the identity stays the identity, borders included)."""
+    h, w = flow.shape[1], flow.shape[2]
+    if (h, w) == (height, width):
+        return flow
+    small = tf.cast(make_coordinate_grid(h, w, centred=True), flow.dtype)
+    big = tf.cast(make_coordinate_grid(height, width, centred=True), flow.dtype)
+    return resize_bilinear(flow - small, height, width) + big
 
 
 def to_pixels(coord: tf.Tensor, size: int, align_corners: bool) -> tf.Tensor:
