@@ -321,10 +321,12 @@ def model_card(card: dict, run: Path, other: Path | None) -> str:
         ),
         f"- Perceptual loss: `{card['features']}` features "
         "(no ImageNet VGG19 weights can be downloaded here; see the levers).",
-        "- Generator: FOMM's occlusion-aware generator with two options of ours (the `fomm_tf` "
-        "section of the config): the encoder's maps warped into the decoder at every scale "
-        "(`warped_skips`) and the output blended with the warped source by the occlusion map "
-        "(`source_blend`), so what the source shows passes through at full resolution.",
+        "- Three options of ours (the `fomm_tf` section of the config; no extra weights): "
+        "the encoder's maps warped into the decoder at every scale (`warped_skips`) and the "
+        "output blended with the warped source by the occlusion map (`source_blend`), so "
+        "what the source shows passes through at full resolution; and coordinates at pixel "
+        "centres (`centred_grid`), so the background's identity motion leaves a still "
+        "background where it is and keypoints move one for one with the picture.",
         "",
         f"## Held-out evaluation (dataset seed {HELDOUT_DATA['seed']}: "
         f"{h['videos']} videos × {HELDOUT_DATA['frames']} frames, identities never seen)",
