@@ -156,6 +156,7 @@ def cmd_card(args) -> int:
     eval_seconds = time.perf_counter() - started
     write_image(out / "contact_sheet.jpg", contact_sheet(main.visuals))
     write_image(out / "l1_per_frame.png", l1_plot(main.per_frame_l1))
+    still_moving = still_and_moving_l1(models, heldout)
     cross = cross_identity_eval(models, CROSS_SEED, CROSS_PAIRS, CROSS_FRAMES, detector, True)
     write_image(out / "cross_identity.jpg", cross_sheet(cross["clips"][:4], cross["results"][:4]))
 
@@ -237,6 +238,7 @@ def cmd_card(args) -> int:
         "step": step,
         "training_hours": hours_at("run", step),
         "heldout": main.report,
+        "still_moving_l1": still_moving,
         "heldout_data": HELDOUT_DATA,
         "train_data": TRAIN_DATA,
         "train_flags": TRAIN_FLAGS,
@@ -251,6 +253,34 @@ def cmd_card(args) -> int:
     (out / "MODEL_CARD.md").write_text(model_card(card, run, other))
     print(f"wrote {out}", file=sys.stderr)
     return 0
+
+
+def still_and_moving_l1(models, heldout: Path) -> dict:
+    """Held-out L1 of the model and of copying the source, split into the pixels that stay
+    as the source has them and the rest (:func:`fomm_tf.eval.metrics.still_pixels`):
+    ``{method: {"still": l1, "moving": l1, "moving_share": fraction}}``."""
+    import numpy as np
+
+    from fomm_tf.data.pipeline import read_video
+    from fomm_tf.eval.metrics import split_l1, still_pixels
+    from fomm_tf.evaluate import list_videos, reconstruct_video
+
+    sums = {m: {"still": [0.0, 0], "moving": [0.0, 0]} for m in ("model", "copy_source")}
+    for path in list_videos(heldout):
+        video = read_video(path)
+        still = still_pixels(video)
+        outputs = {"model": reconstruct_video(models, video), "copy_source": video[:1]}
+        for method, generated in outputs.items():
+            generated = np.broadcast_to(generated, video.shape)
+            for part, (total, n) in split_l1(video, generated, still).items():
+                sums[method][part][0] += total
+                sums[method][part][1] += n
+    out = {}
+    for method, parts in sums.items():
+        n_all = parts["still"][1] + parts["moving"][1]
+        out[method] = {part: total / max(n, 1) for part, (total, n) in parts.items()}
+        out[method]["moving_share"] = parts["moving"][1] / max(n_all, 1)
+    return out
 
 
 def card_speed(models, config: Path, tmp: Path) -> dict:
@@ -287,6 +317,21 @@ def card_command(run: Path, args) -> str:
         f"--log-dir runs/{run.name}` (started {starts} time(s); every start after the first "
         "resumed from the newest checkpoint)"
     )
+
+
+def still_moving_lines(split: dict | None) -> list[str]:
+    """The held-out L1 split into still and moving pixels, as card text."""
+    if not split:
+        return []
+    m, c = split["model"], split["copy_source"]
+    return [
+        "",
+        f"Where the error is: on the {1 - m['moving_share']:.0%} of held-out pixels that stay "
+        "as the source frame has them (`fomm_tf.eval.metrics.still_pixels`) the model's L1 is "
+        f"{m['still']:.4f} (copy source {c['still']:.4f}); on the "
+        f"{m['moving_share']:.0%} that move, {m['moving']:.4f} (copy source "
+        f"{c['moving']:.4f}).",
+    ]
 
 
 def model_card(card: dict, run: Path, other: Path | None) -> str:
@@ -342,6 +387,7 @@ def model_card(card: dict, run: Path, other: Path | None) -> str:
         "",
         f"Model / copy source: L1 {ratio_l1:.2f}× (bar ≤ 0.5×), AKD {ratio_akd:.2f}× "
         f"(bar ≤ 0.35×), MKR {h['model']['mkr']:.3f} vs {copy['mkr']:.3f}.",
+        *still_moving_lines(card.get("still_moving_l1")),
         "Reproduce: `fomm make-dataset synthetic --out data/face128-heldout --train-videos 0 "
         "--test-videos 12 --frames 32 --size 128 --seed 2`, then "
         "`fomm evaluate --data data/face128-heldout`.",

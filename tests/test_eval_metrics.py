@@ -137,3 +137,19 @@ def test_evaluation_does_not_depend_on_the_batch_size(tiny_models, tmp_path):
         np.testing.assert_allclose(l1, np.abs(frames - frames[:1]).mean(axis=(1, 2, 3)), rtol=1e-6)
     mean_copy = float(np.mean(np.concatenate(copies)))
     assert reports[0]["baselines"]["copy_source"]["l1"] == pytest.approx(mean_copy, rel=1e-6)
+
+
+def test_still_pixels_are_those_that_never_change_and_their_margin_moves():
+    from fomm_tf.eval.metrics import split_l1, still_pixels
+
+    video = np.zeros((3, 20, 20, 3), np.float32)
+    video[1, 5, 5] = 1.0  # one pixel changes in frame 1
+    still = still_pixels(video, margin=2)
+    assert still[0].all() and still[2].all()
+    assert not still[1, 3:8, 3:8].any() and still[1].sum() == 400 - 25
+    generated = video.copy()
+    generated[:, 0, 0] += 0.5  # an error on a still pixel
+    generated[1, 5, 5] = 0.0  # the moving pixel missed
+    parts = split_l1(video, generated, still)
+    assert parts["still"] == (pytest.approx(1.5), 3 * 400 - 25)
+    assert parts["moving"] == (pytest.approx(1.0), 25)

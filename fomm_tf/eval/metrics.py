@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Detections", "MetricSums", "frame_l1"]
+__all__ = ["Detections", "MetricSums", "frame_l1", "split_l1", "still_pixels"]
 
 
 @dataclass
@@ -120,3 +120,27 @@ def laplacian_detail(frame: np.ndarray) -> float:
     img = img.astype(np.float32) / 255.0 if img.dtype == np.uint8 else img.astype(np.float32)
     grey = cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
     return float(cv2.Laplacian(grey, cv2.CV_32F).var())
+
+
+def still_pixels(video: np.ndarray, threshold: float = 0.03, margin: int = 2) -> np.ndarray:
+    """``(T, H, W)`` bool: the pixels of a ``(T, H, W, C)`` [0, 1] video that stay as they are
+    in its first frame (mean absolute change over the channels ≤ ``threshold``), farther than
+    ``margin`` pixels from any that change. In the reconstruction protocol (first frame as
+    source) these are what copying the source gets right; the rest is the motion."""
+    import cv2
+
+    video = np.asarray(video, np.float32)
+    change = np.abs(video - video[:1]).mean(axis=-1) > threshold
+    kernel = np.ones((2 * margin + 1, 2 * margin + 1), np.uint8)
+    moving = np.stack([cv2.dilate(c.astype(np.uint8), kernel) > 0 for c in change])
+    return ~moving
+
+
+def split_l1(real: np.ndarray, generated: np.ndarray, still: np.ndarray) -> dict:
+    """Sums and counts of the absolute error (mean over channels) on the ``still`` pixels and
+    on the others, to pool over videos: ``{"still": (sum, n), "moving": (sum, n)}``."""
+    err = np.abs(np.asarray(real, np.float64) - np.asarray(generated, np.float64)).mean(-1)
+    return {
+        "still": (float(err[still].sum()), int(still.sum())),
+        "moving": (float(err[~still].sum()), int((~still).sum())),
+    }
