@@ -17,6 +17,8 @@ warped-skips     bfloat16 + ``fomm_tf.warped_skips`` (the encoder's maps warped 
 skips-blend      warped-skips + ``fomm_tf.source_blend`` (the output blended with the warped
                  source by the occlusion map)
 centred-grid     skips-blend + ``fomm_tf.centred_grid`` (coordinates at pixel centres)
+motion-64        centred-grid + the dense motion at 1/2 scale (64×64 flow at 128²)
+kp-64            centred-grid + the keypoint detector at 1/2 scale (58×58 heatmaps)
 ===============  =========================================================================
 
 Steps::
@@ -116,6 +118,26 @@ RECIPES = {
         ["--perceptual-features", "pixels", "--precision", "bfloat16"],
         {"fomm_tf": {"warped_skips": True, "source_blend": True, "centred_grid": True}},
     ),
+    # centred-grid with the dense motion at 1/2 scale (a 64x64 flow and occlusion map)
+    "motion-64": (
+        "face-128",
+        "face128",
+        ["--perceptual-features", "pixels", "--precision", "bfloat16"],
+        {
+            "fomm_tf": {"warped_skips": True, "source_blend": True, "centred_grid": True},
+            "dense_motion_params": {"scale_factor": 0.5},
+        },
+    ),
+    # centred-grid with the keypoint detector at 1/2 scale (58x58 heatmaps)
+    "kp-64": (
+        "face-128",
+        "face128",
+        ["--perceptual-features", "pixels", "--precision", "bfloat16"],
+        {
+            "fomm_tf": {"warped_skips": True, "source_blend": True, "centred_grid": True},
+            "kp_detector_params": {"scale_factor": 0.5},
+        },
+    ),
     "vgg19-bf16": (
         "face-128",
         "face128",
@@ -136,7 +158,8 @@ LOOP_LINE = re.compile(r"loop time: ([0-9.]+) s/step, CPU ([0-9.]+) s/step")
 def recipe_config(name: str, root: Path) -> str:
     """ROOT/configs/NAME.yaml: the shipped config with the levers' baseline generator (no warped
     skips, no source blend: the recipe the levers were measured against) and the recipe's
-    changes to ``loss_weights`` or the ``fomm_tf`` section."""
+    changes to ``loss_weights``, the ``fomm_tf`` section, ``kp_detector_params`` or
+    ``dense_motion_params``."""
     import yaml
 
     from fomm_tf.config import shipped_config_path
@@ -146,6 +169,11 @@ def recipe_config(name: str, root: Path) -> str:
     raw["train_params"]["loss_weights"].update(changes.get("loss_weights", {}))
     raw["fomm_tf"] = {**(raw.get("fomm_tf") or {}), **BASELINE_GENERATOR}
     raw["fomm_tf"].update(changes.get("fomm_tf", {}))
+    params = raw["model_params"]
+    params["kp_detector_params"].update(changes.get("kp_detector_params", {}))
+    params["generator_params"]["dense_motion_params"].update(
+        changes.get("dense_motion_params", {})
+    )
     path = root / "configs" / f"{name}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
