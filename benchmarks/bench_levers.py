@@ -171,9 +171,7 @@ def recipe_config(name: str, root: Path) -> str:
     raw["fomm_tf"].update(changes.get("fomm_tf", {}))
     params = raw["model_params"]
     params["kp_detector_params"].update(changes.get("kp_detector_params", {}))
-    params["generator_params"]["dense_motion_params"].update(
-        changes.get("dense_motion_params", {})
-    )
+    params["generator_params"]["dense_motion_params"].update(changes.get("dense_motion_params", {}))
     path = root / "configs" / f"{name}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
