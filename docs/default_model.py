@@ -246,6 +246,8 @@ def cmd_card(args) -> int:
         "comparison": [{"run": n, "step": s, "hours": h, "metrics": m} for n, s, h, m in compare],
         "hardware": f"{timing.cpu_name()}, {os.cpu_count()} cores",
         "first_phase_steps": args.first_phase_steps,
+        "last_step": max(ckpts),
+        "note": args.note,
         "weights_bytes": weights.stat().st_size,
         "eval_seconds": eval_seconds,
     }
@@ -363,6 +365,14 @@ def model_card(card: dict, run: Path, other: Path | None) -> str:
             "had the other), the rest on both."
             if card.get("first_phase_steps")
             else f", in {card['precision']}; the command: `{card['command']}."
+        ),
+        *(
+            [
+                f"- Shipped at step {card['step']} of the run's {card['last_step']}: "
+                + (card.get("note") or "")
+            ]
+            if card.get("last_step", card["step"]) > card["step"]
+            else []
         ),
         f"- Perceptual loss: `{card['features']}` features "
         "(no ImageNet VGG19 weights can be downloaded here; see the levers).",
@@ -605,6 +615,7 @@ def main() -> int:
     c.add_argument("--other", help="the run with the other perceptual features")
     c.add_argument("--step", type=int, help="checkpoint step to ship (default: the newest)")
     c.add_argument("--levers", help="bench_levers' levers.json, for the card's lever table")
+    c.add_argument("--note", help="why --step, when it is not the run's last (card text)")
     c.add_argument("--features", default="pixels", help="the run's --perceptual-features (pixels)")
     c.add_argument("--out", default=str(OUT), help=f"where to write (default: {OUT})")
     c.add_argument(
