@@ -75,6 +75,16 @@ def _default_model():
 
 
 DM = _default_model()
+
+
+def _on_centred_grid(changes: dict) -> tuple:
+    """A recipe on the bundled model's generator (warped skips, source blend, centred grid),
+    bfloat16 and pixels, with ``changes`` to the config."""
+    generator = {"warped_skips": True, "source_blend": True, "centred_grid": True}
+    flags = ["--perceptual-features", "pixels", "--precision", "bfloat16"]
+    return ("face-128", "face128", flags, {"fomm_tf": generator, **changes})
+
+
 PHOTO_CLIPS = 8  # clips per bundled photo in the photo-clips lever's data
 RECIPES = {
     # name: (config, dataset folder under ROOT/data, extra fomm train flags)
@@ -112,32 +122,11 @@ RECIPES = {
     ),
     # skips-blend on the pixel-centre coordinate grid (fomm_tf.centred_grid): the background's
     # identity motion and the keypoints in one place at every scale
-    "centred-grid": (
-        "face-128",
-        "face128",
-        ["--perceptual-features", "pixels", "--precision", "bfloat16"],
-        {"fomm_tf": {"warped_skips": True, "source_blend": True, "centred_grid": True}},
-    ),
+    "centred-grid": _on_centred_grid({}),
     # centred-grid with the dense motion at 1/2 scale (a 64x64 flow and occlusion map)
-    "motion-64": (
-        "face-128",
-        "face128",
-        ["--perceptual-features", "pixels", "--precision", "bfloat16"],
-        {
-            "fomm_tf": {"warped_skips": True, "source_blend": True, "centred_grid": True},
-            "dense_motion_params": {"scale_factor": 0.5},
-        },
-    ),
+    "motion-64": _on_centred_grid({"dense_motion_params": {"scale_factor": 0.5}}),
     # centred-grid with the keypoint detector at 1/2 scale (58x58 heatmaps)
-    "kp-64": (
-        "face-128",
-        "face128",
-        ["--perceptual-features", "pixels", "--precision", "bfloat16"],
-        {
-            "fomm_tf": {"warped_skips": True, "source_blend": True, "centred_grid": True},
-            "kp_detector_params": {"scale_factor": 0.5},
-        },
-    ),
+    "kp-64": _on_centred_grid({"kp_detector_params": {"scale_factor": 0.5}}),
     "vgg19-bf16": (
         "face-128",
         "face128",
