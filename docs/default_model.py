@@ -261,19 +261,20 @@ def still_and_moving_l1(models, heldout: Path) -> dict:
     """Held-out L1 of the model and of copying the source, split into the pixels that stay
     as the source has them and the rest (:func:`fomm_tf.eval.metrics.still_pixels`):
     ``{method: {"still": l1, "moving": l1, "moving_share": fraction}}``."""
-    import numpy as np
-
     from fomm_tf.data.pipeline import read_video
+    from fomm_tf.eval.baselines import copy_source
     from fomm_tf.eval.metrics import split_l1, still_pixels
     from fomm_tf.evaluate import list_videos, reconstruct_video
 
     sums = {m: {"still": [0.0, 0], "moving": [0.0, 0]} for m in ("model", "copy_source")}
     for path in list_videos(heldout):
-        video = read_video(path)
+        video = read_video(path, size=models.config.image_size)
         still = still_pixels(video)
-        outputs = {"model": reconstruct_video(models, video), "copy_source": video[:1]}
+        outputs = {
+            "model": reconstruct_video(models, video),
+            "copy_source": copy_source(video[0], len(video)),
+        }
         for method, generated in outputs.items():
-            generated = np.broadcast_to(generated, video.shape)
             for part, (total, n) in split_l1(video, generated, still).items():
                 sums[method][part][0] += total
                 sums[method][part][1] += n
